@@ -1,0 +1,270 @@
+"""Simulate DeepLense-style data sets with lenstronomy on every core.
+
+Classification: ``DIR/{train,val}/{no,sphere,vort}/<class>_<index>.npy``, each (1, size, size)
+float32 in [0, 1]. Super-resolution: ``DIR/LR/sample{i}.npy`` (1, 75, 75) and
+``DIR/HR/sample{i}.npy`` (1, 150, 150). Both write ``manifest.json`` and ``parameters.csv``.
+
+    python -m lensing.simulate classify --out data/classify --preset varied --per-class 3000
+    python -m lensing.simulate superres --out data/sr --pairs 1000
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from lensing.cli import OneLineParser, run_cli
+from lensing.errors import LensSearchError
+from lensing.output import build_once, package_versions, write_parameters
+from lensing.presets import PRESETS, preset_table
+from lensing.samples import CLASS_NAMES, SR_HR_SIZE, SR_SCALE, classification_image, superres_pair
+
+FORMAT_VERSION = 1
+DEFAULT_PER_CLASS = 3000
+DEFAULT_PAIRS = 1000
+DEFAULT_SIZE = 150
+DEFAULT_VAL_FRACTION = 0.2
+_THREADED_MODULES = ("tensorflow", "torch", "jax", "ray")
+
+
+@dataclass(frozen=True)
+class ClassifyJob:
+    """One classification image to render: its class, index within the class and file."""
+
+    cls: str
+    index: int
+    split: str
+
+    @property
+    def file(self) -> str:
+        return f"{self.split}/{self.cls}/{self.cls}_{self.index:06d}.npy"
+
+
+def simulate_classification(
+    out: str | Path,
+    preset: str = "model1",
+    per_class: int = DEFAULT_PER_CLASS,
+    size: int = DEFAULT_SIZE,
+    val_fraction: float = DEFAULT_VAL_FRACTION,
+    seed: int = 0,
+    workers: int | None = None,
+    progress: bool = True,
+) -> Path:
+    """Simulate ``per_class`` images of each class into ``out`` (reused if it already matches).
+
+    Example:
+        >>> simulate_classification("data/cls", preset="varied", per_class=333, size=128)
+    """
+    preset_table(preset)
+    _check_counts(per_class=per_class, size=size)
+    if not 0.0 <= val_fraction < 1.0:
+        raise LensSearchError(f"--val-fraction must be in [0, 1), got {val_fraction}")
+    n_val = round(per_class * val_fraction)
+    jobs = [
+        ClassifyJob(cls, i, "val" if i >= per_class - n_val else "train")
+        for cls in CLASS_NAMES
+        for i in range(per_class)
+    ]
+    request = {
+        "task": "classify",
+        "format": FORMAT_VERSION,
+        "preset": preset,
+        "per_class": per_class,
+        "size": size,
+        "val_fraction": val_fraction,
+        "seed": seed,
+    }
+    render = partial(_render_classification, seed=seed, preset=preset, size=size)
+
+    def build(staging: Path) -> dict[str, Any]:
+        for split in ("train", "val") if n_val else ("train",):
+            for cls in CLASS_NAMES:
+                (staging / split / cls).mkdir(parents=True)
+        rows = _run(jobs, render, staging, workers, progress, "classify")
+        write_parameters(staging, rows)
+        counts = {"train": per_class - n_val, "val": n_val}
+        return _manifest_body(preset, counts, [size, size])
+
+    return build_once(Path(out), request, build, _say)
+
+
+def simulate_superres(
+    out: str | Path,
+    pairs: int = DEFAULT_PAIRS,
+    noise: bool = True,
+    seed: int = 0,
+    workers: int | None = None,
+    progress: bool = True,
+    preset: str = "model1",
+) -> Path:
+    """Simulate ``pairs`` LR/HR pairs of lenses without substructure into ``out``.
+
+    Example:
+        >>> simulate_superres("data/sr", pairs=1000, noise=True)
+    """
+    preset_table(preset)
+    _check_counts(pairs=pairs)
+    request = {
+        "task": "superres",
+        "format": FORMAT_VERSION,
+        "preset": preset,
+        "pairs": pairs,
+        "noise": noise,
+        "seed": seed,
+    }
+    render = partial(_render_superres, seed=seed, preset=preset, noise=noise)
+
+    def build(staging: Path) -> dict[str, Any]:
+        (staging / "LR").mkdir()
+        (staging / "HR").mkdir()
+        rows = _run(list(range(pairs)), render, staging, workers, progress, "superres")
+        write_parameters(staging, rows)
+        lr = SR_HR_SIZE // SR_SCALE
+        return _manifest_body(preset, {"pairs": pairs}, {"LR": [lr, lr], "HR": [SR_HR_SIZE] * 2})
+
+    return build_once(Path(out), request, build, _say)
+
+
+def _render_classification(
+    job: ClassifyJob, root: Path, *, seed: int, preset: str, size: int
+) -> dict[str, Any]:
+    image, params = classification_image(seed, job.cls, job.index, preset, size)
+    np.save(root / job.file, image)
+    return {"file": job.file, "split": job.split, "class": job.cls, **params}
+
+
+def _render_superres(
+    index: int, root: Path, *, seed: int, preset: str, noise: bool
+) -> dict[str, Any]:
+    lr, hr, params = superres_pair(seed, index, preset, noise)
+    name = f"sample{index}.npy"
+    np.save(root / "LR" / name, lr)
+    np.save(root / "HR" / name, hr)
+    return {"file": name, **params}
+
+
+def _run(
+    jobs: Sequence[Any],
+    render: Callable[..., dict[str, Any]],
+    root: Path,
+    workers: int | None,
+    progress: bool,
+    label: str,
+) -> list[dict[str, Any]]:
+    """Render every job (in order of ``jobs``) on ``workers`` processes; returns their rows."""
+    workers = min(_worker_count(workers), len(jobs))
+    task = partial(render, root=root)
+    start = time.perf_counter()
+    bar = partial(
+        tqdm, total=len(jobs), desc=label, unit="img", file=sys.stderr, disable=not progress
+    )
+    if workers == 1:
+        rows = list(bar(map(task, jobs)))
+    else:
+        chunksize = max(1, len(jobs) // (workers * 16))
+        with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
+            rows = list(bar(pool.map(task, jobs, chunksize=chunksize)))
+    seconds = time.perf_counter() - start
+    _say(
+        f"{label}: {len(jobs)} samples in {seconds:.1f} s ({len(jobs) / seconds:.1f}/s, "
+        f"{workers} worker{'s' if workers > 1 else ''})"
+    )
+    return rows
+
+
+def _worker_count(workers: int | None) -> int:
+    if workers is None:
+        return os.cpu_count() or 1
+    if workers < 1:
+        raise LensSearchError(f"--workers must be at least 1, got {workers}")
+    return workers
+
+
+def _pool_context() -> mp.context.BaseContext:
+    """Fork (fast start) unless a threaded runtime is loaded, where forking can deadlock."""
+    threaded = any(name in sys.modules for name in _THREADED_MODULES)
+    return mp.get_context("spawn" if threaded else "fork")
+
+
+def _check_counts(**counts: int) -> None:
+    for name, value in counts.items():
+        low = 8 if name == "size" else 1
+        if value < low:
+            raise LensSearchError(f"--{name.replace('_', '-')} must be at least {low}, got {value}")
+
+
+def _manifest_body(preset: str, counts: dict[str, int], shape: Iterable[Any] | dict) -> dict:
+    return {
+        "preset_parameters": {
+            k: list(v) if isinstance(v, tuple) else v for k, v in PRESETS[preset].items()
+        },
+        "counts": counts,
+        "image_size": shape,
+        "versions": package_versions(),
+    }
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def build_parser() -> OneLineParser:
+    """The ``classify`` and ``superres`` sub-commands and their flags."""
+    parser = OneLineParser(prog="python -m lensing.simulate", description=__doc__.split("\n")[0])
+    tasks = parser.add_subparsers(dest="task", required=True, parser_class=OneLineParser)
+    classify = tasks.add_parser("classify", help="three-class lens images (no, sphere, vort)")
+    classify.add_argument("--preset", choices=sorted(PRESETS), default="model1")
+    classify.add_argument("--per-class", type=int, default=DEFAULT_PER_CLASS)
+    classify.add_argument(
+        "--size",
+        type=int,
+        default=DEFAULT_SIZE,
+        help="pixels per side; the 7.5 arcsec field of view is kept",
+    )
+    classify.add_argument("--val-fraction", type=float, default=DEFAULT_VAL_FRACTION)
+    superres = tasks.add_parser("superres", help="LR (75 px) / HR (150 px) pairs")
+    superres.add_argument("--pairs", type=int, default=DEFAULT_PAIRS)
+    superres.add_argument("--noise", choices=("on", "off"), default="on")
+    superres.add_argument("--preset", choices=sorted(PRESETS), default="model1")
+    for sub in (classify, superres):
+        sub.add_argument("--out", type=Path, required=True, help="data-set folder to create")
+        sub.add_argument("--seed", type=int, default=0)
+        sub.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+        sub.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and simulate; prints the data set's folder on stdout."""
+    args = build_parser().parse_args(argv)
+    common = {"seed": args.seed, "workers": args.workers, "progress": not args.no_progress}
+    if args.task == "classify":
+        out = simulate_classification(
+            args.out,
+            preset=args.preset,
+            per_class=args.per_class,
+            size=args.size,
+            val_fraction=args.val_fraction,
+            **common,
+        )
+    else:
+        out = simulate_superres(
+            args.out, pairs=args.pairs, noise=args.noise == "on", preset=args.preset, **common
+        )
+    print(out)
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main, prog="lensing.simulate")
