@@ -1,0 +1,179 @@
+"""Space overrides: narrow, re-range or fix parameters from a JSON or YAML file.
+
+File format (``.json``, ``.yaml`` or ``.yml``): one mapping from parameter name to one of
+
+- a scalar: fix the parameter to that value (``"batch_size": 32``, ``"flip": true``);
+- a list: search exactly these values (``"batch_size": [16, 32]``);
+- a mapping with
+  - ``low`` and/or ``high`` (and optionally ``log``, ``step`` for integers): a new range for a float
+    or integer parameter (``"lr": {"low": 1e-4, "high": 1e-3}``);
+  - ``choices``: search exactly these values (``"dropout": {"choices": [0.1, 0.2]}``);
+  - ``value``: fix the parameter (same as a scalar);
+  - optionally ``default``: the value ``defaults()`` gives (otherwise the old one if still valid).
+
+Example (YAML)::
+
+    lr: {low: 1.0e-4, high: 1.0e-3}
+    batch_size: 32
+    dropout: {choices: [0.1, 0.2]}
+
+Errors (all ``LensSearchError``, naming the parameter or file): an unknown parameter name,
+an inverted range (low > high), a log range with low <= 0, a range on a choice parameter, a value of
+the wrong kind (text for a number, a fraction for an integer), an unreadable or unparsable file,
+a file with another suffix.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from lensing.errors import LensSearchError
+from spaces.params import ChoiceParam, FixedParam, FloatParam, IntParam, Param
+
+_SPEC_KEYS = {"low", "high", "log", "step", "choices", "value", "default"}
+_RANGE_KEYS = {"low", "high", "log", "step"}
+
+
+def load_space_overrides(path: str | Path) -> dict[str, Any]:
+    """Read an overrides file (JSON or YAML) into a mapping for ``SearchSpace.with_overrides``."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in {".json", ".yaml", ".yml"}:
+        raise LensSearchError(
+            f"space overrides file {path}: unsupported suffix {path.suffix!r} "
+            "(use .json, .yaml or .yml)"
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise LensSearchError(f"space overrides file {path}: cannot read ({exc.strerror})") from exc
+    try:
+        if suffix == ".json":
+            data = json.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text)
+    except Exception as exc:  # json's ValueError, yaml.YAMLError
+        message = f"space overrides file {path}: cannot parse: {_one_line(exc)}"
+        raise LensSearchError(message) from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+        raise LensSearchError(
+            f"space overrides file {path}: expected a mapping of parameter names, "
+            f"got {type(data).__name__}"
+        )
+    return data
+
+
+def override_param(param: Param, spec: Any) -> Param:
+    """Apply one override ``spec`` (see module docstring) to ``param``."""
+    name = param.name
+    if isinstance(spec, dict):
+        unknown = sorted(set(spec) - _SPEC_KEYS)
+        if unknown or not spec:
+            raise LensSearchError(
+                f"{name}: override keys must be among {sorted(_SPEC_KEYS)}, got {sorted(spec)}"
+            )
+        if "value" in spec:
+            return FixedParam(name, _check_value(param, spec["value"]))
+        if "choices" in spec:
+            if set(spec) & _RANGE_KEYS:
+                raise LensSearchError(f"{name}: give either choices or a range, not both")
+            return _choices(param, spec["choices"], spec.get("default"))
+        return _range(param, spec)
+    if isinstance(spec, list | tuple):
+        return _choices(param, spec, None)
+    return FixedParam(name, _check_value(param, spec))
+
+
+def _choices(param: Param, choices: Any, default: Any) -> ChoiceParam:
+    if not isinstance(choices, list | tuple) or not choices:
+        raise LensSearchError(f"{param.name}: choices must be a non-empty list, got {choices!r}")
+    values = tuple(_check_value(param, c) for c in choices)
+    if default is None:
+        old = param.default_value()
+        default = old if old in values else None
+    return ChoiceParam(param.name, values, default=default)
+
+
+def _range(param: Param, spec: dict[str, Any]) -> Param:
+    base = param
+    if isinstance(param, FixedParam):
+        value = param.value
+        if isinstance(value, int) and not isinstance(value, bool):
+            base = IntParam(param.name, value, value)
+        elif isinstance(value, float):
+            base = FloatParam(param.name, value, value)
+    if not isinstance(base, FloatParam | IntParam):
+        raise LensSearchError(
+            f"{param.name}: wrong kind of override, a range (low/high) is only for float or "
+            "integer parameters; give choices or a single value"
+        )
+    changes = {k: spec[k] for k in ("low", "high", "log", "step") if k in spec}
+    if "step" in changes and isinstance(base, FloatParam):
+        raise LensSearchError(f"{param.name}: step is only for integer parameters")
+    if isinstance(base, IntParam):
+        for key in ("low", "high", "step"):
+            if key in changes and not _is_int(changes[key]):
+                raise LensSearchError(
+                    f"{param.name}: {key} must be an integer, got {changes[key]!r}"
+                )
+    if "log" in changes and not isinstance(changes["log"], bool):
+        raise LensSearchError(f"{param.name}: log must be true or false, got {changes['log']!r}")
+    for key in ("low", "high"):
+        if key in changes and not _is_number(changes[key]):
+            raise LensSearchError(f"{param.name}: {key} must be a number, got {changes[key]!r}")
+    low = changes.get("low", base.low)
+    high = changes.get("high", base.high)
+    default = spec.get("default")
+    if default is None:
+        old = base.default_value()
+        default = old if low <= old <= high else None
+    elif not _is_number(default):
+        raise LensSearchError(f"{param.name}: default must be a number, got {default!r}")
+    if isinstance(base, IntParam):
+        changes = {k: v if k == "log" else int(v) for k, v in changes.items()}
+        default = None if default is None else int(default)
+    return replace(base, **changes, default=default)
+
+
+def _check_value(param: Param, value: Any) -> Any:
+    """A fixed value or choice must match the parameter's kind."""
+    name = param.name
+    if value is None:
+        raise LensSearchError(f"{name}: a value is required, got null")
+    if isinstance(param, FloatParam) and not _is_number(value):
+        raise LensSearchError(f"{name}: wrong kind, expected a number, got {value!r}")
+    if isinstance(param, FloatParam):
+        return float(value)
+    if isinstance(param, IntParam) and not _is_int(value):
+        raise LensSearchError(f"{name}: wrong kind, expected an integer, got {value!r}")
+    if isinstance(param, IntParam):
+        return int(value)
+    if isinstance(param, ChoiceParam):
+        if param.is_bool and not isinstance(value, bool):
+            raise LensSearchError(f"{name}: wrong kind, expected true or false, got {value!r}")
+        numeric = all(_is_number(c) for c in param.choices)
+        if numeric and not _is_number(value):
+            raise LensSearchError(f"{name}: wrong kind, expected a number, got {value!r}")
+    return value
+
+
+def _is_number(value: Any) -> bool:
+    return (
+        isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    )
+
+
+def _is_int(value: Any) -> bool:
+    return _is_number(value) and float(value).is_integer()
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())

@@ -1,0 +1,40 @@
+"""The super-resolution search space (SuperResCNN, x2).
+
+- ``lr``: Adam learning rate, log-uniform 1e-5..1e-2.
+- ``num_layers``: convolution layers before the upsampling, 2..4.
+- ``filters_1`` .. ``filters_4``: filters of each layer (16, 32, 64 or 128); the model uses the
+  first ``num_layers`` of them and ignores the rest (they are still suggested, so the space is flat
+  and every library can render it).
+- ``kernel_size``: 3 or 5.
+- ``dropout``: dropout after each hidden convolution, 0..0.3.
+- ``flip``, ``rot90``: random flips / quarter turns, applied identically to LR and HR.
+- ``translation``: random shift, a fraction of the LR size, 0..0.1 (whole LR pixels, HR shifted by
+  twice as many, wrapping around).
+- ``batch_size``: 8, 16 or 32.
+"""
+
+from __future__ import annotations
+
+from spaces.params import ChoiceParam, FloatParam, IntParam
+from spaces.space import SearchSpace
+
+FILTER_CHOICES = (16, 32, 64, 128)
+MAX_LAYERS = 4
+
+SUPERRES_SPACE = SearchSpace(
+    "superres",
+    (
+        FloatParam("lr", 1e-5, 1e-2, log=True, default=1e-3),
+        IntParam("num_layers", 2, MAX_LAYERS, default=3),
+        ChoiceParam("filters_1", FILTER_CHOICES, default=64),
+        ChoiceParam("filters_2", FILTER_CHOICES, default=32),
+        ChoiceParam("filters_3", FILTER_CHOICES, default=32),
+        ChoiceParam("filters_4", FILTER_CHOICES, default=32),
+        ChoiceParam("kernel_size", (3, 5), default=3),
+        FloatParam("dropout", 0.0, 0.3, default=0.0),
+        ChoiceParam("flip", (True, False), default=True),
+        ChoiceParam("rot90", (True, False), default=True),
+        FloatParam("translation", 0.0, 0.1, default=0.0),
+        ChoiceParam("batch_size", (8, 16, 32), default=16),
+    ),
+)
