@@ -1,0 +1,90 @@
+"""Read many image files on a thread pool and check that they form one consistent data set."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from skimage.transform import resize
+
+from lensing.errors import LensSearchError
+from lensing.files import read_image, to_unit_range
+
+READ_THREADS = 8
+SR_SCALE = 2
+
+
+@dataclass(frozen=True)
+class ImageFile:
+    """One file's stored shape, dtype and value range; ``pixels`` in [0, 1] when kept."""
+
+    path: Path
+    shape: tuple[int, int]
+    dtype: str
+    low: float
+    high: float
+    pixels: np.ndarray | None = None
+
+
+def read_images(
+    paths: Sequence[Path], keep: bool = True, image_size: int | None = None
+) -> list[ImageFile]:
+    """Read and check ``paths`` in order; ``keep`` float32 pixels, resized to ``image_size``."""
+
+    def read_one(path: Path) -> ImageFile:
+        raw = read_image(path)
+        pixels = None
+        if keep:
+            pixels = to_unit_range(raw)
+            if image_size is not None and pixels.shape != (image_size, image_size):
+                pixels = resize_image(pixels, image_size)
+        return ImageFile(
+            path, raw.shape, str(raw.dtype), float(raw.min()), float(raw.max()), pixels
+        )
+
+    with ThreadPoolExecutor(READ_THREADS) as pool:
+        return list(pool.map(read_one, paths))
+
+
+def resize_image(image: np.ndarray, size: int) -> np.ndarray:
+    """``image`` resized to ``size`` x ``size`` (anti-aliased when shrinking), float32 in [0, 1]."""
+    shrinking = size < max(image.shape)
+    out = resize(image, (size, size), order=1, anti_aliasing=shrinking, preserve_range=True)
+    return np.clip(out, 0.0, 1.0).astype(np.float32)
+
+
+def check_same_size(files: Sequence[ImageFile], what: str = "image") -> tuple[int, int]:
+    """The one (H, W) of all ``files``; a LensSearchError names the first file that differs."""
+    first = files[0]
+    for item in files:
+        if item.shape != first.shape:
+            raise LensSearchError(
+                f"{item.path}: {what} size {_hw(item.shape)} differs from {_hw(first.shape)} of "
+                f"{first.path} (inconsistent image sizes)"
+            )
+    return first.shape
+
+
+def check_scale(lr: Sequence[ImageFile], hr: Sequence[ImageFile]) -> tuple[tuple, tuple]:
+    """LR and HR sizes, checked to be uniform and HR exactly twice LR in both directions."""
+    lr_shape, hr_shape = check_same_size(lr, "LR"), check_same_size(hr, "HR")
+    if hr_shape != (lr_shape[0] * SR_SCALE, lr_shape[1] * SR_SCALE):
+        raise LensSearchError(
+            f"{hr[0].path}: HR size {_hw(hr_shape)} is not {SR_SCALE}x the LR size "
+            f"{_hw(lr_shape)} of {lr[0].path}"
+        )
+    return lr_shape, hr_shape
+
+
+def stack(files: Sequence[ImageFile], shape: tuple[int, int]) -> np.ndarray:
+    """Kept pixels as float32 (N, H, W, 1); (0, H, W, 1) when there are none."""
+    if not files:
+        return np.zeros((0, *shape, 1), np.float32)
+    return np.stack([f.pixels for f in files])[..., None]
+
+
+def _hw(shape: tuple[int, ...]) -> str:
+    return "x".join(str(n) for n in shape)

@@ -1,0 +1,85 @@
+"""Validate a data set and print what it holds; bad data is one line naming the file, exit 2.
+
+python -m lensing.inspect data/classify
+python -m lensing.inspect data/sr
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from lensing.cli import OneLineParser, run_cli
+from lensing.images import ImageFile, check_same_size, check_scale, read_images
+from lensing.layout import (
+    ALL,
+    ClassificationLayout,
+    SuperResLayout,
+    find_layout,
+)
+
+
+def inspect_dataset(path: str | Path) -> list[str]:
+    """Check every file of the data set at ``path``; return the summary lines."""
+    layout = find_layout(path)
+    if isinstance(layout, SuperResLayout):
+        return _superres_summary(layout)
+    return _classification_summary(layout)
+
+
+def _classification_summary(layout: ClassificationLayout) -> list[str]:
+    lines = [f"layout: classification at {layout.root} ({_split_words(layout.files)})"]
+    everything: list[ImageFile] = []
+    for split, by_class in layout.files.items():
+        files = {cls: read_images(paths, keep=False) for cls, paths in by_class.items()}
+        everything += [f for group in files.values() for f in group]
+        counts = ", ".join(f"{cls} {len(group)}" for cls, group in files.items())
+        lines.append(f"{split}: {counts} (total {sum(len(g) for g in files.values())})")
+    shape = check_same_size(everything)
+    lines += _value_lines(everything, f"image size {shape[0]}x{shape[1]}")
+    return lines
+
+
+def _superres_summary(layout: SuperResLayout) -> list[str]:
+    lines = [f"layout: super-resolution at {layout.root} ({_split_words(layout.pairs)})"]
+    lr: list[ImageFile] = []
+    hr: list[ImageFile] = []
+    for split, pairs in layout.pairs.items():
+        lr += read_images([p[0] for p in pairs], keep=False)
+        hr += read_images([p[1] for p in pairs], keep=False)
+        lines.append(f"{split}: {len(pairs)} LR/HR pairs")
+    lr_shape, hr_shape = check_scale(lr, hr)
+    lines += _value_lines(lr, f"size {lr_shape[0]}x{lr_shape[1]}", "LR ")
+    lines += _value_lines(hr, f"size {hr_shape[0]}x{hr_shape[1]} (x2)", "HR ")
+    return lines
+
+
+def _value_lines(files: list[ImageFile], size: str, prefix: str = "") -> list[str]:
+    dtypes = sorted({f.dtype for f in files})
+    suffixes = sorted({f.path.suffix.lower() for f in files})
+    low, high = min(f.low for f in files), max(f.high for f in files)
+    return [
+        f"{prefix}{size}; files {', '.join(suffixes)}; dtypes {', '.join(dtypes)}",
+        f"{prefix}value range [{low:.4g}, {high:.4g}]"
+        + ("" if 0.0 <= low and high <= 1.0 else " (loaders rescale to [0, 1])"),
+    ]
+
+
+def _split_words(splits: dict) -> str:
+    if ALL in splits:
+        return "no train/val folders: loaders make a seeded split"
+    return "folder split " + "/".join(splits)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Inspect the data set named on the command line."""
+    parser = OneLineParser(prog="python -m lensing.inspect", description=__doc__.split("\n")[0])
+    parser.add_argument("path", type=Path, help="data set folder (classification or LR/HR)")
+    args = parser.parse_args(argv)
+    print("\n".join(inspect_dataset(args.path)))
+    print("ok")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main, prog="lensing.inspect")

@@ -1,0 +1,131 @@
+"""Load lens data sets as float32 arrays in [0, 1] (the contract in docs/ARCHITECTURE.md).
+
+>>> data = load_classification("dataset", image_size=128)
+>>> data.x_train.shape, data.classes
+((24000, 128, 128, 1), ('no', 'sphere', 'vort'))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from lensing.errors import LensSearchError
+from lensing.images import check_same_size, check_scale, read_images, stack
+from lensing.layout import CLASSES, find_classification, find_superres
+
+__all__ = ["CLASSES", "ClassificationData", "SuperResData", "load_classification", "load_superres"]
+
+
+@dataclass(frozen=True)
+class ClassificationData:
+    """Images (N, H, W, 1) float32 in [0, 1], int64 class indices into ``classes``, source files."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    classes: tuple[str, ...]
+    paths_train: tuple[Path, ...]
+    paths_val: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class SuperResData:
+    """LR (N, h, w, 1) and HR (N, 2h, 2w, 1) float32 in [0, 1]; ``names_*`` are the file names."""
+
+    lr_train: np.ndarray
+    hr_train: np.ndarray
+    lr_val: np.ndarray
+    hr_val: np.ndarray
+    names_train: tuple[str, ...]
+    names_val: tuple[str, ...]
+
+
+def load_classification(
+    path: str | Path, image_size: int | None = None, val_fraction: float = 0.2, seed: int = 0
+) -> ClassificationData:
+    """Read a classification data set; its own train/val folders win over a seeded split.
+
+    Without train/val folders (or with ``train`` only) a stratified split of ``val_fraction``
+    seeded by ``seed`` is made. With ``image_size`` every image is resized to that square size (so
+    mixed sizes are accepted); without it, all images must have one size.
+    """
+    layout = find_classification(path)
+    paths = {split: _flatten(by_class)[0] for split, by_class in layout.files.items()}
+    labels = {split: _flatten(by_class)[1] for split, by_class in layout.files.items()}
+    if not layout.has_val_folder:
+        split = next(iter(layout.files))
+        train_idx, val_idx = split_indices(labels[split], val_fraction, seed, stratify=True)
+        all_paths, all_labels = paths[split], labels[split]
+        paths = {"train": [all_paths[i] for i in train_idx], "val": [all_paths[i] for i in val_idx]}
+        labels = {"train": all_labels[train_idx], "val": all_labels[val_idx]}
+    files = {split: read_images(paths[split], image_size=image_size) for split in ("train", "val")}
+    everything = files["train"] + files["val"]
+    shape = (image_size, image_size) if image_size else check_same_size(everything)
+    return ClassificationData(
+        x_train=stack(files["train"], shape),
+        y_train=labels["train"],
+        x_val=stack(files["val"], shape),
+        y_val=labels["val"],
+        classes=CLASSES,
+        paths_train=tuple(paths["train"]),
+        paths_val=tuple(paths["val"]),
+    )
+
+
+def load_superres(path: str | Path, val_fraction: float = 0.1, seed: int = 0) -> SuperResData:
+    """Read LR/HR pairs matched by name; their own train/val folders win over a seeded split."""
+    layout = find_superres(path)
+    pairs = dict(layout.pairs)
+    if not layout.has_val_folder:
+        everything = pairs.pop(next(iter(pairs)))
+        train_idx, val_idx = split_indices(np.zeros(len(everything)), val_fraction, seed)
+        pairs = {
+            "train": [everything[i] for i in train_idx],
+            "val": [everything[i] for i in val_idx],
+        }
+    lr = {split: read_images([p[0] for p in pairs[split]]) for split in ("train", "val")}
+    hr = {split: read_images([p[1] for p in pairs[split]]) for split in ("train", "val")}
+    lr_shape, hr_shape = check_scale(lr["train"] + lr["val"], hr["train"] + hr["val"])
+    return SuperResData(
+        lr_train=stack(lr["train"], lr_shape),
+        hr_train=stack(hr["train"], hr_shape),
+        lr_val=stack(lr["val"], lr_shape),
+        hr_val=stack(hr["val"], hr_shape),
+        names_train=tuple(p[0].name for p in pairs["train"]),
+        names_val=tuple(p[0].name for p in pairs["val"]),
+    )
+
+
+def split_indices(
+    labels: np.ndarray, val_fraction: float, seed: int, stratify: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded train and validation indices (stratified by ``labels`` when asked), each sorted."""
+    if not 0.0 <= val_fraction < 1.0:
+        raise LensSearchError(f"val_fraction must be in [0, 1), got {val_fraction}")
+    indices = np.arange(len(labels))
+    if val_fraction == 0.0:
+        return indices, indices[:0]
+    try:
+        train, val = train_test_split(
+            indices,
+            test_size=val_fraction,
+            random_state=seed,
+            stratify=labels if stratify else None,
+        )
+    except ValueError as exc:
+        raise LensSearchError(
+            f"cannot split {len(labels)} samples with val_fraction={val_fraction}: {exc}"
+        ) from None
+    return np.sort(train), np.sort(val)
+
+
+def _flatten(by_class: dict[str, list[Path]]) -> tuple[list[Path], np.ndarray]:
+    """All files of ``by_class`` in class order, and their class indices."""
+    paths = [p for c in CLASSES for p in by_class[c]]
+    labels = [i for i, c in enumerate(CLASSES) for _ in by_class[c]]
+    return paths, np.asarray(labels, dtype=np.int64)
