@@ -1,0 +1,33 @@
+"""Shared command-line plumbing: one clear line and exit status 2 for user errors."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+
+from lensing.errors import LensSearchError
+
+EXIT_USER_ERROR = 2
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line on stderr (no usage dump) and exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
+        sys.exit(EXIT_USER_ERROR)
+
+
+def run_cli(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None,
+            prog: str = "lens-search") -> None:
+    """Run ``main(argv)``; a LensSearchError becomes one line on stderr and exit status 2."""
+    try:
+        code = main(argv)
+    except LensSearchError as exc:
+        sys.stderr.write(f"{prog}: error: {exc}\n")
+        sys.exit(EXIT_USER_ERROR)
+    except KeyboardInterrupt:
+        sys.stderr.write(f"{prog}: interrupted\n")
+        sys.exit(130)
+    sys.exit(code or 0)

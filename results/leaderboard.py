@@ -1,0 +1,138 @@
+"""The leaderboard of a search: one ranked row per trial. `python -m results.leaderboard EXP`."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+from ray.tune import ResultGrid
+
+from lensing.cli import OneLineParser, run_cli
+from lensing.errors import LensSearchError
+from results.experiment import LEADERBOARD_FILE, load_results, write_text
+
+STATUS_COMPLETED = "completed"
+STATUS_STOPPED = "stopped early"
+STATUS_ERRORED = "errored"
+STATUS_RUNNING = "running"
+STATUS_PENDING = "pending"
+
+FIRST_COLUMNS = ["rank", "trial_id", "status", "epochs"]
+
+
+def _status(ray_status: str, error: BaseException | None, epochs: int, max_epochs: int) -> str:
+    if error is not None or ray_status == "ERROR":
+        return STATUS_ERRORED
+    if ray_status == "RUNNING":
+        return STATUS_RUNNING
+    if ray_status == "PENDING" or epochs == 0:
+        return STATUS_PENDING
+    if ray_status == "PAUSED":
+        return STATUS_PENDING
+    return STATUS_COMPLETED if epochs >= max_epochs else STATUS_STOPPED
+
+
+def _error_line(error: BaseException | None) -> str:
+    if error is None:
+        return ""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    # Ray wraps the trial's exception; its last line is the user-facing message.
+    return lines[-1] if lines else type(error).__name__
+
+
+def _finite(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def build_leaderboard(grid: ResultGrid, metric: str, mode: str, max_epochs: int) -> pd.DataFrame:
+    """One row per trial of ``grid``, best first by the best ``metric`` each trial reached."""
+    trials = grid._experiment_analysis.trials  # same order as the grid's results
+    rows = []
+    for result, trial in zip(grid, trials, strict=True):
+        history = result.metrics_dataframe
+        has_metric = history is not None and metric in history
+        series = history[metric].dropna() if has_metric else pd.Series(dtype=float)
+        best = (series.max() if mode == "max" else series.min()) if len(series) else None
+        metrics = result.metrics or {}
+        epochs = int(metrics.get("epoch", 0) or 0)
+        best_ckpt = _best_checkpoint_path(result, metric, mode)
+        rows.append(
+            {
+                "trial_id": trial.trial_id,
+                "status": _status(trial.status, result.error, epochs, max_epochs),
+                "epochs": epochs,
+                f"best_{metric}": _finite(best),
+                f"last_{metric}": _finite(metrics.get(metric)),
+                "wall_time_s": _finite(metrics.get("time_total_s")),
+                "node": metrics.get("node_id", ""),
+                "node_ip": metrics.get("node_ip", ""),
+                "hostname": metrics.get("hostname", ""),
+                "checkpoint": best_ckpt,
+                "error": _error_line(result.error),
+                **{f"config/{k}": v for k, v in sorted(trial.config.items())},
+            }
+        )
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    table = table.sort_values(
+        f"best_{metric}", ascending=(mode == "min"), na_position="last", kind="stable"
+    )
+    table.insert(0, "rank", range(1, len(table) + 1))
+    return table.reset_index(drop=True)
+
+
+def _best_checkpoint_path(result: Any, metric: str, mode: str) -> str:
+    scored = [(c, m) for c, m in result.best_checkpoints if _finite(m.get(metric)) is not None]
+    if scored:
+        pick = max if mode == "max" else min
+        return pick(scored, key=lambda cm: float(cm[1][metric]))[0].path
+    return result.checkpoint.path if result.checkpoint else ""
+
+
+def write_leaderboard(table: pd.DataFrame, path: str) -> None:
+    """Write the leaderboard CSV to a local path or a storage URI."""
+    write_text(path, table.to_csv(index=False))
+
+
+def format_table(table: pd.DataFrame, metric: str, top: int | None = None) -> str:
+    """A terminal view of the leaderboard: rank, status, metric and the hyperparameters."""
+    if table.empty:
+        return "(no trials)"
+    shown = table.head(top) if top else table
+    config_cols = [c for c in shown.columns if c.startswith("config/")]
+    cols = FIRST_COLUMNS + [f"best_{metric}", "wall_time_s", "node_ip", *config_cols]
+    view = shown[cols].rename(columns={c: c.removeprefix("config/") for c in config_cols})
+    return view.to_string(index=False, float_format=lambda v: f"{v:.4g}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = OneLineParser(
+        prog="python -m results.leaderboard",
+        description="Rank the trials of a search experiment (finished, interrupted or running).",
+    )
+    parser.add_argument("experiment", help="experiment folder or URI, e.g. runs/classify-2026...")
+    parser.add_argument("--csv", help="write the CSV here (default: EXPERIMENT/leaderboard.csv)")
+    parser.add_argument("--top", type=int, help="show only the best K trials in the terminal")
+    args = parser.parse_args(argv)
+    if args.top is not None and args.top < 1:
+        raise LensSearchError(f"--top must be at least 1, got {args.top}")
+    grid, settings = load_results(args.experiment)
+    table = build_leaderboard(grid, settings.metric, settings.mode, settings.max_epochs)
+    if table.empty:
+        raise LensSearchError(f"{args.experiment} has no trials yet")
+    csv_path = args.csv or f"{args.experiment.rstrip('/')}/{LEADERBOARD_FILE}"
+    write_leaderboard(table, csv_path)
+    print(format_table(table, settings.metric, args.top))
+    print(f"\n{len(table)} trials; leaderboard written to {csv_path}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main, prog="results.leaderboard")

@@ -1,0 +1,69 @@
+"""The command line of `python -m search.classify` and `python -m search.superres`, one for both."""
+
+from __future__ import annotations
+
+import argparse
+import types
+import typing
+from collections.abc import Sequence
+from dataclasses import MISSING, fields
+
+from lensing.cli import OneLineParser, run_cli
+from search.config import STOPPED_TRIAL_POLICIES, SearchConfig
+from search.tasks import TASKS, Task
+
+BACKBONE_ONLY = ("image_size", "backbone", "weights")
+CHOICES = {"stopped_trials": STOPPED_TRIAL_POLICIES}
+
+
+def _value_type(annotation: typing.Any) -> type:
+    """The scalar type behind ``int``, ``float | None`` and the like."""
+    if isinstance(annotation, types.UnionType):
+        return next(a for a in typing.get_args(annotation) if a is not type(None))
+    return annotation
+
+
+def build_parser(task: Task) -> argparse.ArgumentParser:
+    """An argument parser whose flags and defaults come from SearchConfig."""
+    parser = OneLineParser(
+        prog=f"python -m search.{task.name}",
+        description=f"Hyperparameter search for DeepLense {task.name} with Ray Tune, Optuna "
+        f"and ASHA, maximising {task.metric}.",
+    )
+    hints = typing.get_type_hints(SearchConfig)
+    for f in fields(SearchConfig):
+        if f.name in BACKBONE_ONLY and not task.has_backbone:
+            continue
+        flag = "--" + f.name.replace("_", "-")
+        kind = _value_type(hints[f.name])
+        default = f.default if f.default is not MISSING else None
+        help_text = f.metadata.get("help", "")
+        if kind is bool:
+            parser.add_argument(flag, action="store_true", help=help_text)
+            continue
+        shown = "" if default is None else f" (default: {default})"
+        parser.add_argument(
+            flag, type=kind, default=default, choices=CHOICES.get(f.name), help=help_text + shown
+        )
+    return parser
+
+
+def parse_config(task: Task, argv: Sequence[str] | None) -> SearchConfig:
+    """Parse and validate the command line into a SearchConfig."""
+    args = build_parser(task).parse_args(argv)
+    config = SearchConfig(**vars(args))
+    config.validate(task.has_backbone)
+    return config
+
+
+def main_for(task_name: str, argv: Sequence[str] | None = None) -> None:
+    """Entry point shared by both tasks' ``__main__``."""
+    from search.run import run_search
+
+    task = TASKS[task_name]
+
+    def main(args: Sequence[str] | None) -> int:
+        run_search(task, parse_config(task, args))
+        return 0
+
+    run_cli(main, argv, prog=f"search.{task_name}")

@@ -1,0 +1,165 @@
+"""Every setting of a search with its default, declared once; the CLI is generated from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from lensing.errors import LensSearchError
+
+STOPPED_TRIAL_POLICIES = ("pruned", "complete")
+
+
+def option(default: Any, help_text: str) -> Any:
+    """A dataclass field carrying its CLI help text."""
+    return field(default=default, metadata={"help": help_text})
+
+
+@dataclass
+class SearchConfig:
+    """The settings of one search; each field's metadata holds its CLI help text."""
+
+    samples: int = option(
+        50,
+        "configurations to sample and train (Ray Tune trials)",
+    )
+    max_epochs: int = option(
+        10,
+        "epochs a trial may train at most (ASHA's max_t)",
+    )
+    grace_period: int = option(
+        1,
+        "epochs every trial trains before ASHA may stop it",
+    )
+    reduction_factor: int = option(
+        3,
+        "ASHA keeps 1/reduction_factor of the trials at each rung",
+    )
+    data: str | None = option(
+        None,
+        "data set folder (default: simulate into a cache folder on first use, then reuse it)",
+    )
+    image_size: int = option(
+        128,
+        "classification: images are resized to this many pixels a side "
+        "(>= 75 for InceptionResNetV2)",
+    )
+    backbone: str = option(
+        "inception_resnet_v2",
+        "classification backbone; small_cnn is a light one for CPU smoke runs",
+    )
+    weights: str | None = option(
+        None,
+        "classification: 'imagenet' (from the local Keras cache) or a weights file; default none",
+    )
+    cpus_per_trial: float = option(
+        1.0,
+        "CPUs reserved for each trial",
+    )
+    gpus_per_trial: float | None = option(
+        None,
+        "GPUs per trial; fractions share a GPU (0.5 = two trials per GPU); "
+        "default 1 if the cluster has GPUs, else 0",
+    )
+    max_concurrent: int | None = option(
+        None,
+        "trials running at once (default: as many as the resources allow)",
+    )
+    address: str | None = option(
+        None,
+        "Ray cluster to join ('auto' on a `ray up` head node, or host:port); "
+        "default: an embedded local Ray",
+    )
+    storage: str = option(
+        "./runs",
+        "where experiments are written: a local folder or a URI such as s3://bucket/runs",
+    )
+    name: str | None = option(
+        None,
+        "experiment name (default: TASK-YYYYmmdd-HHMMSS); an existing one needs --resume",
+    )
+    seed: int = option(
+        0,
+        "seed of the Optuna sampler and of every trial's training",
+    )
+    resume: bool = option(
+        False,
+        "continue the interrupted experiment --name",
+    )
+    space: str | None = option(
+        None,
+        "JSON or YAML file that narrows ranges or fixes parameters of the search space",
+    )
+    time_budget: float | None = option(
+        None,
+        "stop starting and running trials after this many seconds",
+    )
+    stopped_trials: str = option(
+        "pruned",
+        "how trials stopped early by ASHA are told to Optuna: 'pruned' (TPE ranks them below "
+        "finished ones) or 'complete' "
+        "(Ray's default: their truncated score counts as final)",
+    )
+    max_failures: int = option(
+        2,
+        "times a failing trial is retried from its last checkpoint before it is marked errored",
+    )
+
+    def validate(self, has_backbone: bool) -> None:
+        """Raise LensSearchError for settings that cannot work, before anything starts."""
+        checks: list[tuple[bool, str]] = [
+            (self.samples >= 1, f"--samples must be at least 1, got {self.samples}"),
+            (self.max_epochs >= 1, f"--max-epochs must be at least 1, got {self.max_epochs}"),
+            (
+                1 <= self.grace_period <= self.max_epochs,
+                f"--grace-period must be between 1 and --max-epochs ({self.max_epochs}), "
+                f"got {self.grace_period}",
+            ),
+            (
+                self.reduction_factor >= 2,
+                f"--reduction-factor must be at least 2, got {self.reduction_factor}",
+            ),
+            (self.cpus_per_trial > 0, f"--cpus-per-trial must be > 0, got {self.cpus_per_trial}"),
+            (
+                self.gpus_per_trial is None or self.gpus_per_trial >= 0,
+                f"--gpus-per-trial must be >= 0, got {self.gpus_per_trial}",
+            ),
+            (
+                self.max_concurrent is None or self.max_concurrent >= 1,
+                f"--max-concurrent must be at least 1, got {self.max_concurrent}",
+            ),
+            (
+                self.time_budget is None or self.time_budget > 0,
+                f"--time-budget must be > 0 seconds, got {self.time_budget}",
+            ),
+            (self.max_failures >= 0, f"--max-failures must be >= 0, got {self.max_failures}"),
+            (
+                self.stopped_trials in STOPPED_TRIAL_POLICIES,
+                f"--stopped-trials must be one of {', '.join(STOPPED_TRIAL_POLICIES)}",
+            ),
+            (not self.resume or bool(self.name), "--resume needs the --name of the experiment"),
+        ]
+        if has_backbone:
+            from trainables import BACKBONES
+
+            checks.append(
+                (
+                    self.backbone in BACKBONES,
+                    f"--backbone must be one of {', '.join(BACKBONES)}, got {self.backbone!r}",
+                )
+            )
+            min_size = 75 if self.backbone == "inception_resnet_v2" else 16
+            checks.append(
+                (
+                    self.image_size >= min_size,
+                    f"--image-size must be at least {min_size} for {self.backbone}, "
+                    f"got {self.image_size}",
+                )
+            )
+        for ok, message in checks:
+            if not ok:
+                raise LensSearchError(message)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings as a plain dict (written next to the experiment)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}

@@ -1,0 +1,205 @@
+"""One search: Optuna samples, Ray Tune schedules, ASHA stops the weak, a leaderboard comes out."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # keep the CLIReporter table with our columns
+
+import pandas as pd  # noqa: E402
+import ray  # noqa: E402
+from ray import tune  # noqa: E402
+from ray.tune.schedulers import ASHAScheduler  # noqa: E402
+from ray.tune.search import ConcurrencyLimiter, Searcher  # noqa: E402
+from ray.tune.search.optuna import OptunaSearch  # noqa: E402
+
+from lensing.errors import LensSearchError  # noqa: E402
+from results.experiment import (  # noqa: E402
+    LEADERBOARD_FILE,
+    ExperimentSettings,
+    read_settings,
+    write_settings,
+)
+from results.leaderboard import build_leaderboard, format_table, write_leaderboard  # noqa: E402
+from search.cluster import cluster_shape, connect, trial_resources  # noqa: E402
+from search.config import SearchConfig  # noqa: E402
+from search.searcher import PruneAwareOptunaSearch  # noqa: E402
+from search.storage import (  # noqa: E402
+    ensure_writable,
+    experiment_exists,
+    experiment_path,
+    list_experiments,
+    resolve_storage,
+)
+from search.summary import summarize  # noqa: E402
+from search.tasks import Task  # noqa: E402
+from spaces import SearchSpace, load_space_overrides  # noqa: E402
+from trainables import make_tune_trainable  # noqa: E402
+
+EPOCH_ATTR = "epoch"
+
+
+def resolve_space(task: Task, config: SearchConfig) -> SearchSpace:
+    """The task's space with the user's ``--space`` overrides applied."""
+    if not config.space:
+        return task.space
+    return task.space.with_overrides(load_space_overrides(Path(config.space)))
+
+
+def make_searcher(task: Task, space: SearchSpace, config: SearchConfig) -> Searcher:
+    """Optuna's TPE over the task's space, with the task's metric and mode passed explicitly."""
+    common: dict[str, Any] = {
+        "space": space.define_by_run,
+        "metric": task.metric,
+        "mode": task.mode,
+        "seed": config.seed,
+    }
+    searcher: Searcher
+    if config.stopped_trials == "pruned":
+        searcher = PruneAwareOptunaSearch(**common, max_epochs=config.max_epochs)
+    else:
+        searcher = OptunaSearch(**common)
+    if config.max_concurrent:
+        searcher = ConcurrencyLimiter(searcher, max_concurrent=config.max_concurrent)
+    return searcher
+
+
+def make_scheduler(task: Task, config: SearchConfig) -> ASHAScheduler:
+    """ASHA on the task's metric, counting epochs (stable across resumes)."""
+    return ASHAScheduler(
+        time_attr=EPOCH_ATTR,
+        metric=task.metric,
+        mode=task.mode,
+        max_t=config.max_epochs,
+        grace_period=config.grace_period,
+        reduction_factor=config.reduction_factor,
+    )
+
+
+def make_reporter(task: Task, space: SearchSpace) -> tune.ProgressReporter:
+    """Ray Tune's live table: status, epoch and metric of every trial."""
+    return tune.CLIReporter(
+        metric_columns={EPOCH_ATTR: "epoch", task.metric: task.metric, "time_total_s": "s"},
+        parameter_columns=list(space.names())[:6],
+        max_report_frequency=30,
+        sort_by_metric=True,
+        metric=task.metric,
+        mode=task.mode,
+    )
+
+
+def _data_path(task: Task, config: SearchConfig) -> Path:
+    if config.data is None:
+        return task.default_data_path()
+    path = Path(config.data).expanduser()
+    if not path.exists():
+        raise LensSearchError(f"--data {config.data}: no such folder")
+    return path.resolve()
+
+
+def _prepare(task: Task, config: SearchConfig) -> tuple[SearchConfig, str]:
+    """Check storage and name; on --resume take the settings the experiment was started with."""
+    storage = resolve_storage(config.storage)
+    ensure_writable(storage)
+    name = config.name or f"{task.name}-{datetime.now():%Y%m%d-%H%M%S}"
+    path = experiment_path(storage, name)
+    if config.resume:
+        if not tune.Tuner.can_restore(path):
+            known = ", ".join(list_experiments(storage)) or "none"
+            raise LensSearchError(
+                f"--resume: no experiment {name!r} to resume in {storage} (found: {known})"
+            )
+        saved = read_settings(path)
+        if saved.task != task.name:
+            raise LensSearchError(f"experiment {name!r} is a {saved.task} search, not {task.name}")
+        kept = {k: getattr(config, k) for k in ("address", "storage", "resume", "name")}
+        config = replace(SearchConfig(**saved.config), **kept)
+    elif experiment_exists(path):
+        raise LensSearchError(
+            f"experiment {name!r} already exists in {storage}: pass --resume to continue it "
+            f"or choose another --name (nothing was changed)"
+        )
+    return replace(config, name=name, storage=storage), path
+
+
+def run_search(task: Task, config: SearchConfig) -> pd.DataFrame:
+    """Run (or resume) a search; returns the leaderboard, also written to the experiment folder."""
+    started = time.time()
+    config, path = _prepare(task, config)
+    space = resolve_space(task, config)
+    data_path = _data_path(task, config)
+    data = task.load_data(data_path, image_size=config.image_size if task.has_backbone else None)
+    if not config.resume:
+        config = replace(config, data=str(data_path))
+    started_ray = connect(config.address)
+    try:
+        resources = trial_resources(cluster_shape(), config.cpus_per_trial, config.gpus_per_trial)
+        trainable = tune.with_resources(
+            make_tune_trainable(task.name, data, **_fixed_training_args(task, config)), resources
+        )
+        tuner = _make_tuner(task, space, config, trainable, path)
+        grid = tuner.fit()
+    finally:
+        if started_ray:
+            ray.shutdown()
+    table = build_leaderboard(grid, task.metric, task.mode, config.max_epochs)
+    leaderboard_path = f"{path}/{LEADERBOARD_FILE}"
+    write_leaderboard(table, leaderboard_path)
+    print(format_table(table, task.metric, top=10))
+    print(summarize(table, task.metric, config, time.time() - started, path, leaderboard_path))
+    return table
+
+
+def _fixed_training_args(task: Task, config: SearchConfig) -> dict[str, Any]:
+    fixed: dict[str, Any] = {"epochs": config.max_epochs, "seed": config.seed}
+    if task.has_backbone:
+        fixed.update(
+            backbone=config.backbone, image_size=config.image_size, weights=config.weights
+        )
+    return fixed
+
+
+def _make_tuner(
+    task: Task, space: SearchSpace, config: SearchConfig, trainable: Any, path: str
+) -> tune.Tuner:
+    if config.resume:
+        return tune.Tuner.restore(
+            path, trainable=trainable, resume_unfinished=True, resume_errored=True
+        )
+    write_settings(
+        path,
+        ExperimentSettings(
+            task=task.name,
+            metric=task.metric,
+            mode=task.mode,
+            max_epochs=config.max_epochs,
+            config=config.to_dict(),
+        ),
+    )
+    return tune.Tuner(
+        trainable,
+        tune_config=tune.TuneConfig(
+            search_alg=make_searcher(task, space, config),
+            scheduler=make_scheduler(task, config),
+            num_samples=config.samples,
+            time_budget_s=config.time_budget,
+            reuse_actors=True,
+        ),
+        run_config=tune.RunConfig(
+            name=config.name,
+            storage_path=config.storage,
+            failure_config=tune.FailureConfig(max_failures=config.max_failures),
+            checkpoint_config=tune.CheckpointConfig(
+                num_to_keep=1,
+                checkpoint_score_attribute=task.metric,
+                checkpoint_score_order=task.mode,
+            ),
+            progress_reporter=make_reporter(task, space),
+            verbose=1,
+        ),
+    )
