@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from skimage.transform import resize
 
 from lensing.errors import LensSearchError
 from lensing.files import read_image, to_unit_range
@@ -51,6 +50,8 @@ def read_images(
 
 def resize_image(image: np.ndarray, size: int) -> np.ndarray:
     """``image`` resized to ``size`` x ``size`` (anti-aliased when shrinking), float32 in [0, 1]."""
+    from skimage.transform import resize  # imported on first use: scikit-image loads slowly
+
     shrinking = size < max(image.shape)
     out = resize(image, (size, size), order=1, anti_aliasing=shrinking, preserve_range=True)
     return np.clip(out, 0.0, 1.0).astype(np.float32)
