@@ -1,0 +1,29 @@
+"""The simulator benchmark runs end to end at its smallest size and writes its CSV."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_quick_benchmark_writes_a_table_and_csv(tmp_path: Path) -> None:
+    out = tmp_path / "simulate.csv"
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.simulate", "--quick", "--out", str(out)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "images_per_s" in result.stdout
+    rows = list(csv.DictReader(open(out)))
+    assert {r["task"] for r in rows} == {"classify", "superres"}
+    assert {int(r["workers"]) for r in rows} == {1, os.cpu_count() or 1}
+    assert all(float(r["images_per_s"]) > 0 and r["same_bytes"] == "True" for r in rows)
