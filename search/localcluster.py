@@ -26,8 +26,9 @@ import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 AUTH_ENV_VARS = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")
 DEFAULT_TOKEN_PATH = Path.home() / ".ray" / "auth_token"
@@ -55,7 +56,7 @@ class LocalCluster:
     head: LocalNode
     workers: list[LocalNode]
     env: dict[str, str] = field(default_factory=dict)
-    killed: set[str] = field(default_factory=set)
+    remove_temp_dir: bool = False
 
     @property
     def nodes(self) -> list[LocalNode]:
@@ -74,13 +75,26 @@ class LocalCluster:
         """Kill worker node ``index`` like a lost machine (SIGKILL, raylet first); return its id."""
         node = self.workers[index]
         _kill_sessions({node.session_id}, grace_s=0.0)
-        self.killed.add(node.node_id)
         return node.node_id
 
     def stop(self, grace_s: float = 3.0) -> None:
         """Stop every node of this cluster: SIGTERM, then SIGKILL whatever is left after grace_s."""
         _kill_sessions({node.session_id for node in self.workers}, grace_s=grace_s)
         _kill_sessions({self.head.session_id}, grace_s=grace_s)
+        if self.remove_temp_dir:
+            shutil.rmtree(self.temp_dir, ignore_errors=True)
+
+    def save(self, path: Path) -> None:
+        """Write what ``load`` needs to find and stop this cluster from another process."""
+        data = asdict(self) | {"temp_dir": str(self.temp_dir), "token_path": str(self.token_path)}
+        path.write_text(json.dumps(data, indent=2))
+
+    @classmethod
+    def load(cls, path: Path) -> LocalCluster:
+        data = json.loads(path.read_text())
+        head, workers = LocalNode(**data.pop("head")), [LocalNode(**w) for w in data.pop("workers")]
+        temp_dir, token = Path(data.pop("temp_dir")), Path(data.pop("token_path"))
+        return cls(temp_dir=temp_dir, token_path=token, head=head, workers=workers, **data)
 
 
 def free_port() -> int:
@@ -202,8 +216,7 @@ def alive_nodes(
     return json.loads(out.strip().splitlines()[-1])
 
 
-@contextmanager
-def local_multinode_cluster(
+def start_local_cluster(
     num_workers: int = 2,
     gpus_per_worker: int = 1,
     cpus_per_worker: int = 1,
@@ -212,12 +225,12 @@ def local_multinode_cluster(
     token_path: str | Path | None = None,
     env: Mapping[str, str] | None = None,
     timeout_s: float = 90.0,
-) -> Iterator[LocalCluster]:
-    """Start a head (no GPU) and ``num_workers`` fake-GPU worker nodes; stop them all on exit.
+) -> LocalCluster:
+    """Start a head (no GPU) and ``num_workers`` fake-GPU worker nodes; ``.stop()`` ends them.
 
     Args:
-        temp_dir: Ray's root temp folder for this cluster (short path: Unix sockets live there);
-            a fresh one under /tmp by default, removed on exit.
+        temp_dir: Ray's root temp folder for this cluster (keep it short: Unix sockets live
+            there); a fresh one under /tmp by default, removed by ``stop()``.
         token_path: auth token file; a fresh one in ``temp_dir`` by default.
         env: extra environment for every node, e.g. ``{"RAY_health_check_period_ms": "500"}``.
     """
@@ -229,20 +242,15 @@ def local_multinode_cluster(
     node_env = _child_env({**cluster_env, **(env or {})})
     sessions: dict[str, int] = {}
     try:
-        (sessions[HEAD_NAME],) = _ray_start(
-            [
-                [
-                    "--head",
-                    f"--port={free_port()}",
-                    "--include-dashboard=false",
-                    f"--dashboard-port={free_port()}",
-                    f"--ray-client-server-port={free_port()}",
-                    *_node_args(HEAD_NAME, head_cpus, 0, root / HEAD_NAME),
-                ]
-            ],
-            node_env,
-            timeout_s,
-        )
+        head_args = [
+            "--head",
+            f"--port={free_port()}",
+            "--include-dashboard=false",
+            f"--dashboard-port={free_port()}",
+            f"--ray-client-server-port={free_port()}",
+            *_node_args(HEAD_NAME, head_cpus, 0, root / HEAD_NAME),
+        ]
+        (sessions[HEAD_NAME],) = _ray_start([head_args], node_env, timeout_s)
         address = (root / HEAD_NAME / "ray_current_cluster").read_text().strip()
         names = [f"worker-{index}" for index in range(num_workers)]
         worker_args = [
@@ -252,19 +260,39 @@ def local_multinode_cluster(
             ]
             for name in names
         ]
+        # Worker nodes start in parallel: each has its own temp dir, so no socket-name races.
         sessions.update(zip(names, _ray_start(worker_args, node_env, timeout_s), strict=True))
         ids = alive_nodes(address, _child_env(cluster_env), 1 + num_workers, timeout_s)
         missing = set(sessions) - set(ids)
         if missing:
             raise RuntimeError(f"nodes never became alive: {sorted(missing)}")
-        nodes = [LocalNode(name, ids[name], sid) for name, sid in sessions.items()]
-        cluster = LocalCluster(address, root, token, nodes[0], nodes[1:], cluster_env)
-        yield cluster
-    finally:
-        _kill_sessions({sid for name, sid in sessions.items() if name != HEAD_NAME}, 3.0)
-        _kill_sessions({sessions[HEAD_NAME]} if HEAD_NAME in sessions else set(), 3.0)
+    except BaseException:
+        _kill_sessions({sid for name, sid in sessions.items() if name != HEAD_NAME}, 0.0)
+        _kill_sessions({sessions[HEAD_NAME]} if HEAD_NAME in sessions else set(), 0.0)
         if own_temp:
             shutil.rmtree(root, ignore_errors=True)
+        raise
+    nodes = [LocalNode(name, ids[name], sid) for name, sid in sessions.items()]
+    return LocalCluster(address, root, token, nodes[0], nodes[1:], cluster_env, own_temp)
+
+
+@contextmanager
+def local_multinode_cluster(
+    num_workers: int = 2,
+    gpus_per_worker: int = 1,
+    cpus_per_worker: int = 1,
+    head_cpus: int = 1,
+    temp_dir: str | Path | None = None,
+    **kwargs: Any,
+) -> Iterator[LocalCluster]:
+    """``start_local_cluster(...)`` for a ``with`` block: every node is stopped on exit."""
+    cluster = start_local_cluster(
+        num_workers, gpus_per_worker, cpus_per_worker, head_cpus, temp_dir, **kwargs
+    )
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""A real 3-node Ray from ``ray start`` (head + 2 fake-GPU workers): resources and placement."""
+"""A real 3-node Ray from ``ray start`` (head + 2 fake-GPU workers): placement, node loss, stop."""
 
 from __future__ import annotations
 
@@ -82,3 +82,30 @@ def test_tune_trials_spread_over_both_gpu_workers(cluster_driver: LocalCluster, 
     assert len(frame) == 4 and not results.errors
     assert set(frame["node_id"]) == set(cluster_driver.worker_node_ids)
     assert set(frame["cuda_visible_devices"]) == {"0"}
+
+
+# The last two tests end the module's cluster: first one worker node, then all of it.
+
+
+def _alive_ids() -> set[str]:
+    return {node["NodeID"] for node in ray.nodes() if node["Alive"]}
+
+
+def test_killed_worker_node_leaves_the_alive_nodes(cluster_driver: LocalCluster) -> None:
+    survivor = cluster_driver.workers[0]
+    killed = cluster_driver.kill_worker(1)
+    deadline = time.monotonic() + 30
+    while killed in _alive_ids() and time.monotonic() < deadline:
+        time.sleep(0.25)
+    assert _alive_ids() == {cluster_driver.head.node_id, survivor.node_id}
+    assert cluster_driver.processes(cluster_driver.workers[1]) == []
+    assert cluster_driver.processes(survivor), "the other worker keeps running"
+
+
+def test_stop_leaves_no_process_of_this_cluster(cluster_driver: LocalCluster, tmp_path) -> None:
+    cluster_driver.save(tmp_path / "cluster.json")  # what scripts/local_cluster.py stop reads
+    assert LocalCluster.load(tmp_path / "cluster.json") == cluster_driver
+    ray.shutdown()
+    cluster_driver.stop()
+    assert cluster_driver.processes() == []
+    assert not cluster_driver.temp_dir.exists()
