@@ -11,9 +11,9 @@ import numpy as np
 
 from lensing.errors import LensSearchError
 from lensing.files import read_image, to_unit_range
+from lensing.presets import SR_SCALE
 
 READ_THREADS = 8
-SR_SCALE = 2
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,9 @@ FIELD_OF_VIEW = 7.5  # arcsec: 150 pixels at 0.05"/pixel, kept when --size chang
 PSF_FWHM = 0.087  # arcsec
 BACKGROUND_RMS = 0.01
 LOG10_EXPOSURE = (3.0, 3.5)  # exposure time 10**U(3, 3.5) s
+SR_HR_SIZE = 150
+SR_HR_PIXEL = 0.025  # arcsec; LR is 75 pixels at 0.05" over the same 3.75" field
+SR_SCALE = 2
 
 # DeepLense "Model I" (mwt5345/DeepLenseSim): fixed lens and source except the source centre.
 MODEL1: dict[str, Value] = {

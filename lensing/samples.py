@@ -10,14 +10,11 @@ from dataclasses import asdict
 
 import numpy as np
 
+from lensing.layout import CLASSES
 from lensing.physics import min_max, render_observed, render_surface_brightness
-from lensing.presets import FIELD_OF_VIEW, draw_lens_params
+from lensing.presets import FIELD_OF_VIEW, SR_HR_PIXEL, SR_HR_SIZE, SR_SCALE, draw_lens_params
 from lensing.substructure import PointMasses, draw_substructure
 
-CLASS_NAMES = ("no", "sphere", "vort")
-SR_HR_SIZE = 150
-SR_HR_PIXEL = 0.025  # arcsec; LR is 75 pixels at 0.05" over the same 3.75" field
-SR_SCALE = 2
 _TASK_KEYS = {"classify": 0, "superres": 1}
 
 
@@ -31,7 +28,7 @@ def classification_image(
     seed: int, cls: str, index: int, preset: str, size: int
 ) -> tuple[np.ndarray, dict[str, float]]:
     """A (1, size, size) float32 image in [0, 1] of class ``cls`` and its physical parameters."""
-    rng = sample_rng(seed, "classify", CLASS_NAMES.index(cls), index)
+    rng = sample_rng(seed, "classify", CLASSES.index(cls), index)
     params = draw_lens_params(rng, preset)
     masses = draw_substructure(rng, cls)
     observed = render_observed(params, masses, size, FIELD_OF_VIEW / size, rng)

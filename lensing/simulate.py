@@ -26,9 +26,9 @@ from tqdm import tqdm
 
 from lensing.cli import OneLineParser, run_cli
 from lensing.errors import LensSearchError
+from lensing.layout import CLASSES
 from lensing.output import build_once, package_versions, write_parameters
-from lensing.presets import PRESETS, preset_table
-from lensing.samples import CLASS_NAMES, SR_HR_SIZE, SR_SCALE, classification_image, superres_pair
+from lensing.presets import PRESETS, SR_HR_SIZE, SR_SCALE, preset_table
 
 FORMAT_VERSION = 1
 DEFAULT_PER_CLASS = 3000
@@ -73,7 +73,7 @@ def simulate_classification(
     n_val = round(per_class * val_fraction)
     jobs = [
         ClassifyJob(cls, i, "val" if i >= per_class - n_val else "train")
-        for cls in CLASS_NAMES
+        for cls in CLASSES
         for i in range(per_class)
     ]
     request = {
@@ -89,7 +89,7 @@ def simulate_classification(
 
     def build(staging: Path) -> dict[str, Any]:
         for split in ("train", "val") if n_val else ("train",):
-            for cls in CLASS_NAMES:
+            for cls in CLASSES:
                 (staging / split / cls).mkdir(parents=True)
         rows = _run(jobs, render, staging, workers, progress, "classify")
         write_parameters(staging, rows)
@@ -139,6 +139,8 @@ def simulate_superres(
 def _render_classification(
     job: ClassifyJob, root: Path, *, seed: int, preset: str, size: int
 ) -> dict[str, Any]:
+    from lensing.samples import classification_image
+
     image, params = classification_image(seed, job.cls, job.index, preset, size)
     np.save(root / job.file, image)
     return {"file": job.file, "split": job.split, "class": job.cls, **params}
@@ -147,6 +149,8 @@ def _render_classification(
 def _render_superres(
     index: int, root: Path, *, seed: int, preset: str, noise: bool
 ) -> dict[str, Any]:
+    from lensing.samples import superres_pair
+
     lr, hr, params = superres_pair(seed, index, preset, noise)
     name = f"sample{index}.npy"
     np.save(root / "LR" / name, lr)
@@ -163,6 +167,8 @@ def _run(
     label: str,
 ) -> list[dict[str, Any]]:
     """Render every job (in order of ``jobs``) on ``workers`` processes; returns their rows."""
+    import lensing.samples  # noqa: F401  lenstronomy, loaded once here so forked workers share it
+
     workers = min(_worker_count(workers), len(jobs))
     task = partial(render, root=root)
     start = time.perf_counter()

@@ -52,8 +52,8 @@ def test_linear_auc_per_preset(tmp_path: Path) -> None:
         out = simulate_classification(
             tmp_path / preset,
             preset,
-            per_class=150,
-            size=48,
+            per_class=100,
+            size=40,
             val_fraction=0.3,
             seed=11,
             progress=False,

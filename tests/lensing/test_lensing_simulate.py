@@ -86,9 +86,9 @@ def test_varied_preset_draws_lens_and_source_per_image(tmp_path: Path) -> None:
 
 def test_superres_cli_writes_matched_pairs(tmp_path: Path) -> None:
     out = tmp_path / "sr"
-    result = run_module("lensing.simulate", "superres", "--out", str(out), "--pairs", "3")
+    result = run_module("lensing.simulate", "superres", "--out", str(out), "--pairs", "2")
     assert result.returncode == 0, result.stderr
-    for i in range(3):
+    for i in range(2):
         lr = np.load(out / "LR" / f"sample{i}.npy", allow_pickle=False)
         hr = np.load(out / "HR" / f"sample{i}.npy", allow_pickle=False)
         assert lr.shape == (1, 75, 75) and hr.shape == (1, 150, 150)
