@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -23,7 +24,17 @@ from lensing.cli import OneLineParser, run_cli
 from lensing.samples import classification_image
 from lensing.simulate import simulate_classification, simulate_superres
 
-COLUMNS = ("task", "size", "workers", "images", "seconds", "images_per_s", "speedup", "same_bytes")
+COLUMNS = (
+    "task",
+    "size",
+    "workers",
+    "images",
+    "seconds",
+    "images_per_s",
+    "speedup",
+    "cores_busy",
+    "same_bytes",
+)
 
 
 def fingerprint(folder: Path) -> str:
@@ -35,11 +46,24 @@ def fingerprint(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def time_run(simulate: Callable[..., Path], folder: Path, **kwargs: Any) -> tuple[float, str]:
-    """Seconds one simulation takes (pool start included) and the fingerprint of its files."""
-    start = time.perf_counter()
+def time_run(
+    simulate: Callable[..., Path], folder: Path, **kwargs: Any
+) -> tuple[float, float, str]:
+    """Wall and CPU seconds (workers included) of one simulation, and its files' fingerprint.
+
+    CPU / wall is how many cores the run kept busy: below the worker count when other jobs share
+    the machine, which explains a speedup below the worker count.
+    """
+    cpu_before, start = _cpu_seconds(), time.perf_counter()
     simulate(folder, progress=False, **kwargs)
-    return time.perf_counter() - start, fingerprint(folder)
+    wall = time.perf_counter() - start
+    return wall, _cpu_seconds() - cpu_before, fingerprint(folder)
+
+
+def _cpu_seconds() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def bench_task(
@@ -53,7 +77,7 @@ def bench_task(
     rows: list[dict[str, object]] = []
     with tempfile.TemporaryDirectory(prefix="bench-simulate-") as tmp:
         for workers in worker_counts:
-            seconds, digest = time_run(
+            seconds, cpu, digest = time_run(
                 simulate, Path(tmp) / f"w{workers}", workers=workers, **settings
             )
             rows.append(
@@ -64,6 +88,7 @@ def bench_task(
                     "images": images,
                     "seconds": round(seconds, 2),
                     "images_per_s": round(images / seconds, 2),
+                    "cores_busy": round(cpu / seconds, 2),
                     "digest": digest,
                 }
             )
