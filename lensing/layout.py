@@ -70,7 +70,7 @@ def existing_folder(path: str | Path) -> Path:
 def find_classification(path: str | Path) -> ClassificationLayout:
     """Class folders under ``path`` or under its ``train``/``val`` folders."""
     root = existing_folder(path)
-    splits = [s for s in SPLITS if (root / s).is_dir()]
+    splits = _split_folders(root)
     if not splits:
         return ClassificationLayout(root, {ALL: class_files(root)})
     return ClassificationLayout(root, {split: class_files(root / split) for split in splits})
@@ -107,7 +107,7 @@ def find_superres(path: str | Path) -> SuperResLayout:
     root = existing_folder(path)
     if (root / "LR").is_dir() or (root / "HR").is_dir():
         return SuperResLayout(root, {ALL: matched_pairs(root)})
-    splits = [s for s in SPLITS if (root / s).is_dir()]
+    splits = _split_folders(root)
     if not splits:
         raise LensSearchError(f"{root}: no LR/ and HR/ folders (nor train|val/LR, train|val/HR)")
     return SuperResLayout(root, {split: matched_pairs(root / split) for split in splits})
@@ -129,6 +129,14 @@ def matched_pairs(folder: Path) -> list[tuple[Path, Path]]:
     if only_hr:
         raise LensSearchError(f"{hr[only_hr[0]]}: no LR file of the same name in {lr_dir}")
     return [(lr[name], hr[name]) for name in sorted(lr, key=lambda n: natural_key(Path(n)))]
+
+
+def _split_folders(root: Path) -> list[str]:
+    """``train`` (and ``val``) when present; a ``val`` folder without ``train`` is an error."""
+    splits = [s for s in SPLITS if (root / s).is_dir()]
+    if splits == ["val"]:
+        raise LensSearchError(f"{root}: has a val/ folder but no train/ folder")
+    return splits
 
 
 def _is_superres(root: Path) -> bool:

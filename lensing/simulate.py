@@ -14,7 +14,7 @@ import multiprocessing as mp
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -210,13 +210,15 @@ def _check_counts(**counts: int) -> None:
             raise LensSearchError(f"--{name.replace('_', '-')} must be at least {low}, got {value}")
 
 
-def _manifest_body(preset: str, counts: dict[str, int], shape: Iterable[Any] | dict) -> dict:
+def _manifest_body(
+    preset: str, counts: dict[str, int], image_size: list[int] | dict[str, list[int]]
+) -> dict[str, Any]:
     return {
         "preset_parameters": {
             k: list(v) if isinstance(v, tuple) else v for k, v in PRESETS[preset].items()
         },
         "counts": counts,
-        "image_size": shape,
+        "image_size": image_size,
         "versions": package_versions(),
     }
 

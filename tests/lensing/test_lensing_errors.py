@@ -114,6 +114,11 @@ def broken_png(root: Path) -> tuple[Path, str]:
     return root, "bad.png: unreadable image file"
 
 
+def val_without_train(root: Path) -> tuple[Path, str]:
+    classification_set(root / "val")
+    return root, "has a val/ folder but no train/ folder"
+
+
 def lr_hr_name_mismatch(root: Path) -> tuple[Path, str]:
     superres_set(root)
     (root / "HR" / "sample2.npy").rename(root / "HR" / "sample9.npy")
@@ -162,6 +167,7 @@ CLASSIFICATION_CASES = [
     rgb_array,
     mixed_sizes,
     broken_png,
+    val_without_train,
 ]
 SUPERRES_CASES = [lr_hr_name_mismatch, lr_hr_ratio, lr_hr_mixed, only_lr]
 
