@@ -1,0 +1,96 @@
+"""Train one lens classifier and report validation AUCs after every epoch.
+
+``data`` is any object with ``x_train, x_val`` (float32 (N, H, W, 1) in [0, 1]),
+``y_train, y_val`` (int class indices) and optionally ``classes`` (default ``("no", "sphere",
+"vort")``), e.g. ``lensing.load.ClassificationData``. Checkpoints, resume, ``on_epoch`` and the
+test-only failure switch are described in ``trainables.loop``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from trainables.loop import OnEpoch, ShuffledBatches, fit_one_epoch, run_epochs
+from trainables.metrics import accuracy, cross_entropy, macro_auc, per_class_auc
+from trainables.models import build_classifier
+from trainables.runtime import prepare_backend
+
+CLASSES = ("no", "sphere", "vort")
+PREDICT_BATCH = 64
+
+
+def resize_images(x: np.ndarray, image_size: int, chunk: int = 256) -> np.ndarray:
+    """Float32 (N, S, S, C) copies of ``x`` resized (bilinear, antialiased) to ``image_size``."""
+    x = np.asarray(x, dtype=np.float32)
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.shape[1:3] == (image_size, image_size):
+        return x
+    parts = [
+        keras.ops.convert_to_numpy(keras.ops.image.resize(
+            x[i:i + chunk], (image_size, image_size), interpolation="bilinear", antialias=True
+        ))
+        for i in range(0, len(x), chunk)
+    ]
+    return np.clip(np.concatenate(parts), 0.0, 1.0).astype(np.float32)
+
+
+def classification_metrics(y_true: np.ndarray, probs: np.ndarray,
+                           classes: Sequence[str]) -> dict[str, float]:
+    """Validation metrics of predicted probabilities; a diverged model (NaN) scores as chance."""
+    probs = np.asarray(probs, dtype=np.float64)
+    if not np.isfinite(probs).all():
+        probs = np.where(np.isfinite(probs).all(axis=1, keepdims=True), probs, 1.0 / len(classes))
+    metrics = {"val_auc": macro_auc(y_true, probs)}
+    metrics.update({f"val_auc_{name}": auc
+                    for name, auc in per_class_auc(y_true, probs, classes).items()})
+    metrics["val_loss"] = cross_entropy(y_true, probs)
+    metrics["val_accuracy"] = accuracy(y_true, probs)
+    return metrics
+
+
+def train_classifier(
+    config: dict[str, Any],
+    data: Any,
+    *,
+    epochs: int,
+    backbone: str = "inception_resnet_v2",
+    image_size: int = 128,
+    weights: str | Path | None = None,
+    seed: int = 0,
+    checkpoint_dir: str | Path | None = None,
+    resume_from: str | Path | None = None,
+    on_epoch: OnEpoch | None = None,
+    verbose: int = 0,
+) -> list[dict[str, Any]]:
+    """Train for ``epochs`` epochs in all (resumed ones included); return one metrics dict each.
+
+    Metrics: ``epoch, val_auc, val_auc_<class>..., val_loss, val_accuracy, loss, epoch_seconds``.
+    """
+    prepare_backend(seed)
+    classes = tuple(getattr(data, "classes", CLASSES))
+    x_train = resize_images(data.x_train, image_size)
+    x_val = resize_images(data.x_val, image_size)
+    y_train = np.asarray(data.y_train, dtype=np.int64)
+    y_val = np.asarray(data.y_val, dtype=np.int64)
+    model = build_classifier(
+        config, image_size=image_size, backbone=backbone,
+        weights=None if resume_from is not None else weights, num_classes=len(classes),
+    )
+
+    def train_epoch(epoch: int) -> float:
+        batches = ShuffledBatches(x_train, y_train, batch_size=int(config["batch_size"]),
+                                  seed=seed, epoch=epoch)
+        return fit_one_epoch(model, batches, epoch, verbose)
+
+    def evaluate() -> dict[str, float]:
+        probs = model.predict(x_val, batch_size=PREDICT_BATCH, verbose=0)
+        return classification_metrics(y_val, probs, classes)
+
+    return run_epochs(model, epochs=epochs, train_epoch=train_epoch, evaluate=evaluate,
+                      checkpoint_dir=checkpoint_dir, resume_from=resume_from, on_epoch=on_epoch)

@@ -1,0 +1,156 @@
+"""The per-epoch loop shared by both trainers: train, evaluate, checkpoint, report, resume.
+
+A checkpoint folder holds ``model.weights.h5`` (weights only: the optimizer restarts on resume)
+and ``state.json`` (``epochs_done``, ``history``).
+
+Test-only failure switch (reliability tests): with ``LENS_SEARCH_FAIL_AT_EPOCH=N`` in the
+environment, a trainer raises ``RuntimeError("injected failure at epoch N")`` once an epoch >= N
+has been checkpointed and reported to ``on_epoch`` (so Tune holds that checkpoint). With
+``LENS_SEARCH_FAIL_ONCE=1`` it fails only once per run: it leaves the marker file
+``injected_failure`` in the checkpoint folder, which travels with the checkpoint; a run resumed
+from a folder with the marker carries it on and does not fail again. Without ``FAIL_ONCE`` every
+attempt fails after its first epoch >= N.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from lensing.errors import LensSearchError
+
+WEIGHTS_FILE = "model.weights.h5"
+STATE_FILE = "state.json"
+FAIL_MARKER = "injected_failure"
+
+OnEpoch = Callable[[dict[str, Any], "Path | None"], None]
+Augment = Callable[[np.ndarray, np.ndarray, np.random.Generator], tuple[np.ndarray, np.ndarray]]
+
+
+class ShuffledBatches(keras.utils.PyDataset):
+    """One epoch of full batches in a seeded order, optionally augmented per batch in numpy.
+
+    Every batch has ``batch_size`` items (the remainder is dropped, so the training step is traced
+    once), except when there are fewer items than that: then there is one batch of all of them.
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, *, batch_size: int, seed: int, epoch: int,
+                 augment: Augment | None = None) -> None:
+        super().__init__(workers=1, use_multiprocessing=False)
+        self.x, self.y, self.augment = x, y, augment
+        self.batch_size = min(int(batch_size), len(x))
+        self.seed, self.epoch = seed, epoch
+        self.order = np.random.default_rng([seed, epoch]).permutation(len(x))
+
+    def __len__(self) -> int:
+        return len(self.x) // self.batch_size
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        rows = np.sort(self.order[index * self.batch_size:(index + 1) * self.batch_size])
+        x, y = self.x[rows], self.y[rows]
+        if self.augment is not None:
+            x, y = self.augment(x, y, np.random.default_rng([self.seed, self.epoch, index]))
+        return x, y
+
+
+def fit_one_epoch(model: keras.Model, batches: ShuffledBatches, epoch: int, verbose: int) -> float:
+    """Train ``model`` for epoch ``epoch`` (1-based) and return its mean training loss."""
+    history = model.fit(batches, epochs=epoch, initial_epoch=epoch - 1, verbose=verbose)
+    return float(history.history["loss"][-1])
+
+
+def save_checkpoint(model: keras.Model, folder: Path, history: list[dict[str, Any]]) -> None:
+    """Write weights and state into ``folder``, each file replaced atomically."""
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp_weights = folder / f"tmp-{WEIGHTS_FILE}"
+    model.save_weights(str(tmp_weights))
+    os.replace(tmp_weights, folder / WEIGHTS_FILE)
+    state = {"epochs_done": len(history), "history": history}
+    tmp_state = folder / f"tmp-{STATE_FILE}"
+    tmp_state.write_text(json.dumps(state, indent=1, allow_nan=True))
+    os.replace(tmp_state, folder / STATE_FILE)
+
+
+def read_state(folder: str | Path) -> dict[str, Any]:
+    """``state.json`` of a checkpoint folder (LensSearchError if it is not one)."""
+    folder = Path(folder)
+    path = folder / STATE_FILE
+    if not path.is_file() or not (folder / WEIGHTS_FILE).is_file():
+        raise LensSearchError(
+            f"{folder} is not a checkpoint folder (needs {STATE_FILE} and {WEIGHTS_FILE})"
+        )
+    try:
+        return json.loads(path.read_text())
+    except ValueError as exc:
+        raise LensSearchError(f"{path}: unreadable checkpoint state ({exc})") from exc
+
+
+def load_checkpoint(model: keras.Model, folder: str | Path) -> list[dict[str, Any]]:
+    """Load weights from a checkpoint folder into ``model`` and return its history."""
+    state = read_state(folder)
+    model.load_weights(str(Path(folder) / WEIGHTS_FILE))
+    return list(state["history"])[: int(state["epochs_done"])]
+
+
+def _failure_due(epoch: int, folder: Path | None, resume_from: Path | None) -> bool:
+    """Whether the test-only failure switch fires now (see module docstring)."""
+    fail_at = os.environ.get("LENS_SEARCH_FAIL_AT_EPOCH", "").strip()
+    if not fail_at or epoch < int(fail_at):
+        return False
+    if os.environ.get("LENS_SEARCH_FAIL_ONCE", "").strip() in ("", "0"):
+        return True
+    folders = [f for f in (folder, resume_from) if f is not None]
+    if any((f / FAIL_MARKER).exists() for f in folders):
+        return False
+    if folder is not None:
+        (folder / FAIL_MARKER).write_text(f"injected failure at epoch {epoch}\n")
+    return True
+
+
+def run_epochs(
+    model: keras.Model,
+    *,
+    epochs: int,
+    train_epoch: Callable[[int], float],
+    evaluate: Callable[[], dict[str, float]],
+    checkpoint_dir: str | Path | None = None,
+    resume_from: str | Path | None = None,
+    on_epoch: OnEpoch | None = None,
+) -> list[dict[str, Any]]:
+    """Run epochs ``done+1 .. epochs``; after each: evaluate, checkpoint, call ``on_epoch``.
+
+    ``train_epoch(epoch)`` trains one epoch and returns its loss; ``evaluate()`` returns the
+    validation metrics. Returns the whole history (resumed epochs included), one dict per epoch.
+    """
+    if epochs < 1:
+        raise LensSearchError(f"epochs must be >= 1, got {epochs}")
+    folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
+    resume = Path(resume_from) if resume_from is not None else None
+    history = load_checkpoint(model, resume) if resume is not None else []
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        if resume is not None and (resume / FAIL_MARKER).exists() and resume != folder:
+            shutil.copy(resume / FAIL_MARKER, folder / FAIL_MARKER)
+    for epoch in range(len(history) + 1, epochs + 1):
+        start = time.perf_counter()
+        loss = train_epoch(epoch)
+        metrics: dict[str, Any] = {"epoch": epoch, **evaluate(), "loss": loss}
+        metrics["epoch_seconds"] = time.perf_counter() - start
+        history.append(metrics)
+        if folder is not None:
+            save_checkpoint(model, folder, history)
+        fail = _failure_due(epoch, folder, resume)
+        if on_epoch is not None:
+            on_epoch(dict(metrics), folder)
+        if fail:
+            fail_at = os.environ["LENS_SEARCH_FAIL_AT_EPOCH"].strip()
+            raise RuntimeError(f"injected failure at epoch {fail_at}")
+    return history

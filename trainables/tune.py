@@ -1,0 +1,97 @@
+"""The Ray Tune wrapper: one trial = one training call that reports and checkpoints every epoch.
+
+Uses ``ray.tune`` only (``tune.report``, ``tune.get_checkpoint``, ``tune.Checkpoint``): Ray 2.60
+runs function trainables without Train V2's ``ray.train.report``. A restored trial resumes from its
+last reported checkpoint. Each report adds ``hostname`` and ``node_id`` so results show where a
+trial ran.
+"""
+
+from __future__ import annotations
+
+import socket
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from lensing.errors import LensSearchError
+
+TASKS = ("classify", "superres")
+FIXED_KEYS = {
+    "classify": ("epochs", "backbone", "image_size", "weights", "seed"),
+    "superres": ("epochs", "seed"),
+}
+
+
+def _node_id() -> str:
+    import ray
+
+    try:
+        return ray.get_runtime_context().get_node_id()
+    except Exception:  # not inside Ray (e.g. a direct call in a test)
+        return ""
+
+
+def _trial_fn(config: dict[str, Any], data: Any = None, fixed: dict[str, Any] | None = None,
+              task: str = "superres") -> None:
+    """Train one trial, resuming from Tune's checkpoint if the trial was restored."""
+    from ray import tune
+
+    from trainables.classify import train_classifier
+    from trainables.superres import train_superres
+
+    fixed = dict(fixed or {})
+    train = train_classifier if task == "classify" else train_superres
+    where = {"hostname": socket.gethostname(), "node_id": _node_id()}
+
+    def report(metrics: dict[str, Any], folder: Path | None) -> None:
+        tune.report({**metrics, **where}, checkpoint=tune.Checkpoint.from_directory(str(folder)))
+
+    checkpoint = tune.get_checkpoint()
+    scratch = tempfile.TemporaryDirectory(prefix="lens-search-trial-", ignore_cleanup_errors=True)
+    with scratch as work:
+        if checkpoint is None:
+            train(config, data, checkpoint_dir=work, on_epoch=report, **fixed)
+            return
+        with checkpoint.as_directory() as resume_from:
+            train(config, data, checkpoint_dir=work, resume_from=resume_from, on_epoch=report,
+                  **fixed)
+
+
+def _classify_fn(config: dict[str, Any], data: Any = None,
+                 fixed: dict[str, Any] | None = None) -> None:
+    _trial_fn(config, data, fixed, task="classify")
+
+
+def _superres_fn(config: dict[str, Any], data: Any = None,
+                 fixed: dict[str, Any] | None = None) -> None:
+    _trial_fn(config, data, fixed, task="superres")
+
+
+def make_tune_trainable(task: str, data: Any, **fixed: Any) -> Callable[..., Any]:
+    """A trainable for ``tune.Tuner``; ``data`` travels once through Ray's object store.
+
+    ``fixed``: ``epochs`` (required: the most a trial trains), and for ``classify`` also
+    ``backbone``, ``image_size``, ``weights``, ``seed``; for ``superres`` ``seed``.
+
+    Example:
+        >>> tuner = tune.Tuner(make_tune_trainable("superres", data, epochs=9),
+        ...                    param_space=SUPERRES_SPACE.to_tune())
+    """
+    from ray import tune
+
+    if task not in TASKS:
+        raise LensSearchError(f"unknown task {task!r}; choose from {', '.join(TASKS)}")
+    unknown = sorted(set(fixed) - set(FIXED_KEYS[task]))
+    if unknown:
+        raise LensSearchError(
+            f"{task}: unknown fixed settings {unknown}; valid: {', '.join(FIXED_KEYS[task])}"
+        )
+    if "epochs" not in fixed:
+        raise LensSearchError(f"{task}: make_tune_trainable needs epochs=<max epochs per trial>")
+    if task == "classify" and fixed.get("weights") is not None:
+        from trainables.models import resolve_weights
+
+        resolve_weights(fixed.get("backbone", "inception_resnet_v2"), fixed["weights"])
+    function = _classify_fn if task == "classify" else _superres_fn
+    return tune.with_parameters(function, data=data, fixed=fixed)
