@@ -303,7 +303,7 @@ def connected(cluster: LocalCluster, **init_kwargs: object) -> Iterator[None]:
     saved = {name: os.environ.get(name) for name in AUTH_ENV_VARS}
     os.environ.pop("RAY_AUTH_TOKEN", None)
     os.environ.update(cluster.env)
-    _refresh_ray_auth()
+    refresh_ray_auth()
     try:
         ray.init(address=cluster.address, **init_kwargs)
         yield
@@ -314,10 +314,10 @@ def connected(cluster: LocalCluster, **init_kwargs: object) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-        _refresh_ray_auth()
+        refresh_ray_auth()
 
 
-def _refresh_ray_auth() -> None:
+def refresh_ray_auth() -> None:
     """Make an already imported Ray re-read RAY_AUTH_* (it caches them at import)."""
     from ray._raylet import AuthenticationTokenLoader, Config
 

@@ -41,7 +41,7 @@ CLASSIFY = Task(
     metric="val_auc",
     mode="max",
     space=CLASSIFY_SPACE,
-    default_simulation={"preset": "model1", "per_class": 1000, "size": 150},
+    default_simulation={"preset": "model1", "per_class": 3000, "size": 150},
     has_backbone=True,
 )
 

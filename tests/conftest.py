@@ -1,0 +1,42 @@
+"""Shared fixtures: tiny simulated data sets (real lenstronomy) and a real local Ray."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+
+
+@pytest.fixture(scope="session")
+def tiny_classify_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """12 images per class at 32x32 in the public layout (train/val)."""
+    from lensing.simulate import simulate_classification
+
+    out = tmp_path_factory.mktemp("data") / "classify"
+    return simulate_classification(out, per_class=12, size=32, val_fraction=0.25, progress=False)
+
+
+@pytest.fixture(scope="session")
+def tiny_superres_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """16 LR/HR pairs (75 -> 150) in the public layout."""
+    from lensing.simulate import simulate_superres
+
+    out = tmp_path_factory.mktemp("data") / "superres"
+    return simulate_superres(out, pairs=16, progress=False)
+
+
+@pytest.fixture(scope="module")
+def local_ray() -> Iterator[None]:
+    """A real local Ray with two CPUs, no dashboard, shut down after the module."""
+    import ray
+
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()
