@@ -4,9 +4,10 @@
 
 Writes into ``--out`` (default ``EXPERIMENT/retrain-rank{k}``), all at once at the end:
 ``model.keras`` (loads with ``keras.saving.load_model(path, safe_mode=True)`` once ``trainables``
-is imported; see ``results.export``), ``history.csv`` (one row per epoch), ``metrics.json`` (held-out validation metrics of
-the reloaded model) and PNGs: ``roc_curves.png`` and ``confusion_matrix.png`` for classification,
-``samples.png`` (LR / bicubic / model / HR) for super-resolution.
+is imported; see ``results.export``), ``history.csv`` (one row per epoch), ``metrics.json``
+(held-out validation metrics of the reloaded model) and PNGs: ``roc_curves.png`` and
+``confusion_matrix.png`` for classification, ``samples.png`` (LR / bicubic / model / HR) for
+super-resolution.
 """
 
 from __future__ import annotations
@@ -63,8 +64,13 @@ def load_task_data(settings: ExperimentSettings, path: Path) -> Any:
 def train_model(settings: ExperimentSettings, trial: RankedTrial, data: Any, *, epochs: int,
                 seed: int, folder: Path, verbose: int = 1) -> tuple[list[dict[str, Any]], Any]:
     """Train ``trial.config`` from scratch; return the history and the trained Keras model."""
-    from trainables import build_classifier, build_superres, load_checkpoint
-    from trainables import train_classifier, train_superres
+    from trainables import (
+        build_classifier,
+        build_superres,
+        load_checkpoint,
+        train_classifier,
+        train_superres,
+    )
 
     metric = settings.metric
 
