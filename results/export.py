@@ -49,7 +49,7 @@ def save_model(model: keras.Model, path: str | Path) -> None:
     loadable_model(model).save(Path(path))
 
 
-def load_model(path: str | Path) -> Any:
+def load_model(path: str | Path, compile: bool = True) -> Any:
     """A ``.keras`` model loaded with ``safe_mode=True``; LensSearchError if it is not one."""
     import trainables.models  # noqa: F401  (registers DepthToSpace)
 
@@ -59,7 +59,7 @@ def load_model(path: str | Path) -> Any:
     if path.suffix != ".keras":
         raise LensSearchError(f"{path}: expected a .keras model file (saved by results.retrain)")
     try:
-        return keras.saving.load_model(path, safe_mode=True)
+        return keras.saving.load_model(path, compile=compile, safe_mode=True)
     except (ValueError, TypeError, OSError, KeyError) as exc:
         lines = [line for line in str(exc).strip().splitlines() if line.strip()]
         reason = lines[-1] if lines else type(exc).__name__

@@ -1,0 +1,132 @@
+"""Apply a saved model to a folder of images. ``python -m results.predict MODEL DATA --out DIR``.
+
+A classifier writes ``DIR/predictions.csv`` (``file, p_no, p_sphere, p_vort, predicted``); a
+super-resolution model writes one ``.npy`` per input, same relative name, shape ``(1, 2h, 2w)``
+float32 in [0, 1]. DATA may be class folders (``[train|val/]no|sphere|vort``), a flat folder of
+images, or an SR folder (``LR/`` or ``train|val/LR/``). Files are read and checked by ``lensing``
+(pickled, corrupt or NaN ``.npy`` files fail with the loaders' one-line error).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lensing.cli import OneLineParser, run_cli
+from lensing.errors import LensSearchError
+from lensing.images import check_same_size, read_images, stack
+from lensing.layout import SPLITS, existing_folder, find_classification, image_files
+from lensing.load import CLASSES
+from results.export import load_model
+from results.outputs import check_writable, output_folder
+
+PREDICTIONS_FILE = "predictions.csv"
+CHUNK = 256
+
+
+def find_inputs(data: str | Path) -> list[tuple[Path, str]]:
+    """(file, name relative to DATA) of every image to predict, in a stable order."""
+    root = existing_folder(data)
+    if (root / "LR").is_dir():
+        return [(p, p.name) for p in image_files(root / "LR")]
+    flat = image_files(root)
+    if flat:
+        return [(p, p.name) for p in flat]
+    split_lr = [s for s in SPLITS if (root / s / "LR").is_dir()]
+    if split_lr:
+        return [(p, f"{s}/{p.name}") for s in split_lr for p in image_files(root / s / "LR")]
+    layout = find_classification(root)
+    return [
+        (p, p.relative_to(root).as_posix())
+        for by_class in layout.files.values()
+        for paths in by_class.values()
+        for p in paths
+    ]
+
+
+def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def predict_classes(model: Any, inputs: list[tuple[Path, str]]) -> pd.DataFrame:
+    """Class probabilities and the predicted class of each input, resized to the model's size."""
+    size = model.input_shape[1]
+    if model.output_shape[-1] != len(CLASSES):
+        raise LensSearchError(
+            f"the model has {model.output_shape[-1]} outputs; expected {len(CLASSES)} classes"
+        )
+    rows = []
+    for chunk in _chunks(inputs):
+        files = read_images([path for path, _ in chunk], image_size=size)
+        probs = model.predict(stack(files, (size, size)), verbose=0)
+        for (_, name), p in zip(chunk, np.asarray(probs, dtype=np.float64), strict=True):
+            row = {"file": name, **{f"p_{c}": float(v) for c, v in zip(CLASSES, p, strict=True)}}
+            rows.append({**row, "predicted": CLASSES[int(np.argmax(p))]})
+    return pd.DataFrame(rows, columns=["file", *(f"p_{c}" for c in CLASSES), "predicted"])
+
+
+def predict_superres(model: Any, inputs: list[tuple[Path, str]], out: Path) -> int:
+    """Write the model's x2 image of each input as ``out/<name>.npy``; return how many."""
+    from trainables.superres import predict_hr
+
+    expected = tuple(model.input_shape[1:3])
+    for chunk in _chunks(inputs):
+        files = read_images([path for path, _ in chunk])
+        shape = check_same_size(files, "LR")
+        if None not in expected and shape != expected:
+            raise LensSearchError(
+                f"{files[0].path}: LR size {shape[0]}x{shape[1]} differs from the model's input "
+                f"{expected[0]}x{expected[1]}"
+            )
+        hr = predict_hr(model, stack(files, shape))
+        for (_, name), image in zip(chunk, hr, strict=True):
+            target = out / Path(name).with_suffix(".npy")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            np.save(target, image[None, :, :, 0].astype(np.float32))
+    return len(inputs)
+
+
+def predict(model_path: str | Path, data: str | Path, out: str | Path,
+            force: bool = False) -> Path:
+    """Predict every image of ``data`` with the model at ``model_path`` into ``out``."""
+    target = check_writable(out, force)
+    inputs = find_inputs(data)
+    if not inputs:
+        raise LensSearchError(f"{data}: no images (.npy, .png, .jpg) to predict")
+    model = load_model(model_path, compile=False)  # inference only
+    is_classifier = len(model.output_shape) == 2
+    with output_folder(target, force) as staging:
+        if is_classifier:
+            table = predict_classes(model, inputs)
+            table.to_csv(staging / PREDICTIONS_FILE, index=False)
+            counts = table["predicted"].value_counts().to_dict()
+            print(f"{len(table)} images classified: "
+                  + ", ".join(f"{c} {counts.get(c, 0)}" for c in CLASSES))
+        else:
+            count = predict_superres(model, inputs, staging)
+            print(f"{count} images upscaled x2")
+    print(f"written to {target}")
+    return target
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = OneLineParser(
+        prog="python -m results.predict",
+        description="Classify or upscale a folder of lens images with a saved .keras model.",
+    )
+    parser.add_argument("model", help="a .keras model saved by results.retrain")
+    parser.add_argument("data", help="folder of images: class folders, flat, or LR/")
+    parser.add_argument("--out", required=True, help="output folder (must not exist)")
+    parser.add_argument("--force", action="store_true", help="replace an existing --out folder")
+    args = parser.parse_args(argv)
+    predict(args.model, args.data, args.out, force=args.force)
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main, prog="results.predict")
