@@ -74,13 +74,13 @@ class LocalCluster:
     def kill_worker(self, index: int = 0) -> str:
         """Kill worker node ``index`` like a lost machine (SIGKILL, raylet first); return its id."""
         node = self.workers[index]
-        _kill_sessions({node.session_id}, grace_s=0.0)
+        kill_sessions({node.session_id}, grace_s=0.0)
         return node.node_id
 
     def stop(self, grace_s: float = 3.0) -> None:
         """Stop every node of this cluster: SIGTERM, then SIGKILL whatever is left after grace_s."""
-        _kill_sessions({node.session_id for node in self.workers}, grace_s=grace_s)
-        _kill_sessions({self.head.session_id}, grace_s=grace_s)
+        kill_sessions({node.session_id for node in self.workers}, grace_s=grace_s)
+        kill_sessions({self.head.session_id}, grace_s=grace_s)
         if self.remove_temp_dir:
             shutil.rmtree(self.temp_dir, ignore_errors=True)
 
@@ -168,7 +168,7 @@ def _ray_start(
         log.close()
     sessions = [proc.pid for proc, _ in procs]
     if failures:
-        _kill_sessions(set(sessions), grace_s=0.0)
+        kill_sessions(set(sessions), grace_s=0.0)
         raise RuntimeError("\n".join(failures))
     return sessions
 
@@ -267,8 +267,8 @@ def start_local_cluster(
         if missing:
             raise RuntimeError(f"nodes never became alive: {sorted(missing)}")
     except BaseException:
-        _kill_sessions({sid for name, sid in sessions.items() if name != HEAD_NAME}, 0.0)
-        _kill_sessions({sessions[HEAD_NAME]} if HEAD_NAME in sessions else set(), 0.0)
+        kill_sessions({sid for name, sid in sessions.items() if name != HEAD_NAME}, 0.0)
+        kill_sessions({sessions[HEAD_NAME]} if HEAD_NAME in sessions else set(), 0.0)
         if own_temp:
             shutil.rmtree(root, ignore_errors=True)
         raise
@@ -359,7 +359,7 @@ def _signal_all(pids: list[int], sig: signal.Signals) -> None:
             pass
 
 
-def _kill_sessions(session_ids: set[int], grace_s: float) -> None:
+def kill_sessions(session_ids: set[int], grace_s: float = 3.0) -> None:
     """SIGTERM the sessions' processes, wait up to grace_s, then SIGKILL the rest (raylet first)."""
     if not session_ids:
         return
