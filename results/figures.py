@@ -1,18 +1,20 @@
 """Figures of a retrained model: ROC curves, confusion matrix, LR/bicubic/model/HR samples.
 
 Built as ``matplotlib.figure.Figure`` objects (no pyplot, so no GUI backend; saved with Agg).
+``save`` is shared with ``results.plots``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from matplotlib.figure import Figure
 from sklearn.metrics import roc_curve
 
-from results.evaluate import ClassifierEvaluation, SuperResEvaluation
-from trainables.metrics import psnr
+if TYPE_CHECKING:  # importing trainables imports Keras: too slow for results.plots
+    from results.evaluate import ClassifierEvaluation, SuperResEvaluation
 
 DPI = 120
 
@@ -62,6 +64,8 @@ def confusion_figure(evaluation: ClassifierEvaluation) -> Figure:
 
 def superres_samples_figure(evaluation: SuperResEvaluation, count: int = 4) -> Figure:
     """LR, bicubic, model and HR side by side for the first ``count`` validation images."""
+    from trainables.metrics import psnr
+
     count = min(count, len(evaluation.lr))
     figure = Figure(figsize=(12, 3 * count))
     columns = ("LR", "bicubic", "model", "HR")

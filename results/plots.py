@@ -1,0 +1,235 @@
+"""Plots of a search. ``python -m results.plots EXPERIMENT [--out DIR] [--top K]``.
+
+Writes into ``--out`` (default ``EXPERIMENT/plots``), all at once at the end:
+
+- ``learning_curves.png``: every trial's metric per epoch (trials ASHA stopped end early, with x);
+- ``best_so_far.png``: the best metric reached against the epochs trained by all trials so far;
+- ``importance.png`` (+ ``importance.csv``): fANOVA importance of each searched hyperparameter
+  over the completed trials; with fewer than two, the PNG says so instead;
+- ``top_trials.png``: parallel coordinates of the top K trials' hyperparameters, coloured by score.
+
+Figures are ``matplotlib.figure.Figure`` objects rendered with Agg (no display needed).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+from ray.tune import ResultGrid
+
+from lensing.cli import OneLineParser, run_cli
+from lensing.errors import LensSearchError
+from results.experiment import ExperimentSettings
+from results.figures import save
+from results.importance import NotEnoughTrials, param_importances
+from results.leaderboard import STATUS_STOPPED
+from results.outputs import check_writable, output_folder
+from results.select import load_leaderboard, trial_configs
+from spaces import SPACES, ChoiceParam, FloatParam, IntParam, SearchSpace, load_space_overrides
+
+DEFAULT_TOP = 10
+PLOT_FILES = ("learning_curves.png", "best_so_far.png", "importance.png", "top_trials.png")
+
+
+def trial_histories(grid: ResultGrid, metric: str) -> dict[str, pd.DataFrame]:
+    """Each trial's reported rows (``epoch``, ``metric``, ``timestamp``) by trial id."""
+    histories = {}
+    for result, trial in zip(grid, grid._experiment_analysis.trials, strict=True):
+        frame = result.metrics_dataframe
+        if frame is None or metric not in frame or "epoch" not in frame:
+            continue
+        columns = ["epoch", metric] + (["timestamp"] if "timestamp" in frame else [])
+        histories[trial.trial_id] = frame[columns].dropna(subset=[metric]).reset_index(drop=True)
+    return histories
+
+
+def learning_curves_figure(histories: Mapping[str, pd.DataFrame], table: pd.DataFrame,
+                           metric: str, max_epochs: int) -> Figure:
+    """One line per trial; trials stopped early end with an x, well short of ``max_epochs``."""
+    figure = Figure(figsize=(8, 5))
+    axes = figure.add_subplot()
+    status = dict(zip(table["trial_id"], table["status"], strict=True))
+    for trial_id, history in histories.items():
+        stopped = status.get(trial_id) == STATUS_STOPPED
+        (line,) = axes.plot(history["epoch"], history[metric], marker=".", label=trial_id,
+                            alpha=0.6 if stopped else 1.0, linestyle="--" if stopped else "-")
+        if stopped:
+            axes.plot(history["epoch"].iloc[-1:], history[metric].iloc[-1:], marker="x",
+                      color=line.get_color(), markersize=9, linestyle="none")
+    axes.set_xlim(0.5, max_epochs + 0.5)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.set_xlabel("epoch")
+    axes.set_ylabel(metric)
+    axes.set_title(f"learning curves of {len(histories)} trials (dashed, x: stopped early)")
+    if 0 < len(histories) <= 20:
+        axes.legend(fontsize="small", ncol=2)
+    return figure
+
+
+def best_so_far(histories: Mapping[str, pd.DataFrame], metric: str, mode: str) -> pd.DataFrame:
+    """Every reported epoch in time order: cumulative epochs of all trials and the best metric."""
+    frames = [h.assign(trial_id=t) for t, h in histories.items() if len(h)]
+    if not frames:
+        return pd.DataFrame(columns=["cumulative_epochs", metric, "best"])
+    rows = pd.concat(frames, ignore_index=True)
+    if "timestamp" in rows:
+        rows = rows.sort_values("timestamp", kind="stable").reset_index(drop=True)
+    rows["cumulative_epochs"] = np.arange(1, len(rows) + 1)
+    rows["best"] = rows[metric].cummax() if mode == "max" else rows[metric].cummin()
+    return rows
+
+
+def best_so_far_figure(progress: pd.DataFrame, metric: str) -> Figure:
+    """The best ``metric`` against the epochs trained by all trials together."""
+    figure = Figure(figsize=(7, 4.5))
+    axes = figure.add_subplot()
+    axes.scatter(progress["cumulative_epochs"], progress[metric], s=12, color="grey",
+                 label="each reported epoch")
+    axes.step(progress["cumulative_epochs"], progress["best"], where="post", label="best so far")
+    axes.set_xlabel("epochs trained, all trials together")
+    axes.set_ylabel(metric)
+    axes.set_title(f"best {metric} so far")
+    axes.legend()
+    return figure
+
+
+def importance_figure(importances: Mapping[str, float] | None, note: str = "") -> Figure:
+    """Horizontal bars, most important on top; or ``note`` when importance is not available."""
+    figure = Figure(figsize=(6, 4))
+    axes = figure.add_subplot()
+    if not importances:
+        axes.text(0.5, 0.5, note or "no importance", ha="center", va="center", wrap=True)
+        axes.set_axis_off()
+        return figure
+    names = list(importances)[::-1]
+    axes.barh(names, [importances[n] for n in names])
+    axes.set_xlabel("fANOVA importance (sums to 1)")
+    axes.set_title("hyperparameter importance, completed trials")
+    return figure
+
+
+def unit_position(param: Any, value: Any) -> float:
+    """Where ``value`` lies in the parameter's range, 0..1 (log scale for log parameters)."""
+    if isinstance(param, ChoiceParam):
+        choices = list(param.choices)
+        return choices.index(value) / max(1, len(choices) - 1) if value in choices else math.nan
+    if isinstance(param, FloatParam | IntParam):
+        low, high, v = float(param.low), float(param.high), float(value)
+        if param.log:
+            low, high, v = math.log(low), math.log(high), math.log(max(v, 1e-300))
+        return (v - low) / (high - low) if high > low else 0.5
+    return math.nan
+
+
+def top_trials_figure(table: pd.DataFrame, configs: Mapping[str, dict[str, Any]],
+                      space: SearchSpace, metric: str, top: int) -> Figure:
+    """Parallel coordinates of the ``top`` scored trials: one line each, coloured by score."""
+    scored = table[table[f"best_{metric}"].notna()].head(top)
+    names = space.searched()
+    figure = Figure(figsize=(max(7, 1.1 * len(names)), 4.5))
+    axes = figure.add_subplot()
+    scores = scored[f"best_{metric}"].astype(float)
+    low, high = scores.min(), scores.max()
+    norm = Normalize(low, high if high > low else low + 1)
+    cmap = colormaps["viridis"]
+    for trial_id, score in zip(scored["trial_id"], scores, strict=True):
+        config = configs[trial_id]
+        ys = [unit_position(space[n], config.get(n)) for n in names]
+        axes.plot(range(len(names)), ys, color=cmap(norm(score)), marker="o", label=trial_id)
+    for index, name in enumerate(names):
+        low, high = _range_labels(space[name])
+        axes.annotate(low, (index, 0), xytext=(0, -14), textcoords="offset points",
+                      ha="center", fontsize="x-small")
+        axes.annotate(high, (index, 1), xytext=(0, 6), textcoords="offset points",
+                      ha="center", fontsize="x-small")
+    axes.set_xticks(range(len(names)), names, rotation=30, ha="right")
+    axes.set_yticks([])
+    axes.set_ylim(-0.15, 1.15)
+    axes.set_title(f"top {len(scored)} trials by best {metric}")
+    figure.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=axes, label=f"best {metric}")
+    return figure
+
+
+def _range_labels(param: Any) -> tuple[str, str]:
+    if isinstance(param, ChoiceParam):
+        return str(param.choices[0]), str(param.choices[-1])
+    return f"{param.low:.3g}", f"{param.high:.3g}"
+
+
+def experiment_space(settings: ExperimentSettings) -> SearchSpace:
+    """The task's space with the search's ``--space`` overrides when that file is still there."""
+    space = SPACES[settings.task]
+    overrides = settings.config.get("space")
+    if overrides and Path(overrides).is_file():
+        try:
+            return space.with_overrides(load_space_overrides(overrides))
+        except LensSearchError:
+            return space
+    return space
+
+
+def default_out(experiment: str) -> Path:
+    """``EXPERIMENT/plots``; for a storage URI, ``./<name>-plots``."""
+    if "://" in experiment:
+        return Path.cwd() / f"{experiment.rstrip('/').rsplit('/', 1)[-1]}-plots"
+    return Path(experiment).expanduser() / "plots"
+
+
+def make_plots(experiment: str, out: str | Path | None = None, top: int = DEFAULT_TOP,
+               force: bool = False) -> tuple[Path, str]:
+    """Write the plots of ``experiment``; return the folder and the importance note ('' if ok)."""
+    if top < 1:
+        raise LensSearchError(f"--top must be at least 1, got {top}")
+    table, grid, settings = load_leaderboard(experiment)
+    target = check_writable(out if out is not None else default_out(experiment), force)
+    metric, mode = settings.metric, settings.mode
+    configs, space = trial_configs(grid), experiment_space(settings)
+    histories = trial_histories(grid, metric)
+    note = ""
+    try:
+        importances: dict[str, float] | None = param_importances(table, configs, space, metric,
+                                                                 mode)
+    except NotEnoughTrials as exc:
+        importances, note = None, str(exc)
+    with output_folder(target, force) as staging:
+        save(learning_curves_figure(histories, table, metric, settings.max_epochs),
+             staging / "learning_curves.png")
+        save(best_so_far_figure(best_so_far(histories, metric, mode), metric),
+             staging / "best_so_far.png")
+        save(importance_figure(importances, note), staging / "importance.png")
+        if importances:
+            pd.DataFrame({"param": list(importances), "importance": list(importances.values())}
+                         ).to_csv(staging / "importance.csv", index=False)
+        save(top_trials_figure(table, configs, space, metric, top), staging / "top_trials.png")
+    return target, note
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = OneLineParser(
+        prog="python -m results.plots",
+        description="Plot learning curves, progress, importance and top trials of a search.",
+    )
+    parser.add_argument("experiment", help="experiment folder or URI")
+    parser.add_argument("--out", help="output folder (default: EXPERIMENT/plots)")
+    parser.add_argument("--top", type=int, default=DEFAULT_TOP, help="trials in top_trials.png")
+    parser.add_argument("--force", action="store_true", help="replace an existing --out folder")
+    args = parser.parse_args(argv)
+    target, note = make_plots(args.experiment, args.out, args.top, args.force)
+    if note:
+        print(f"importance.png: {note}")
+    print(f"written to {target}: {', '.join(PLOT_FILES)}")
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main, prog="results.plots")
