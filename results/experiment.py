@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pyarrow.fs
@@ -34,13 +36,18 @@ def _filesystem(path: str) -> tuple[pyarrow.fs.FileSystem, str]:
 
 
 def _absolute(path: str) -> str:
-    from pathlib import Path
-
     return str(Path(path).expanduser().resolve())
 
 
 def write_text(path: str, text: str) -> None:
-    """Write a small text file to a local path or a storage URI."""
+    """Write a small text file to a local path (atomically: temp file + rename) or a URI."""
+    if "://" not in path:
+        target = Path(_absolute(path))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        temp = target.parent / f".{target.name}.tmp-{os.getpid()}"
+        temp.write_text(text)
+        os.replace(temp, target)
+        return
     fs, where = _filesystem(path)
     fs.create_dir(where.rsplit("/", 1)[0], recursive=True)
     with fs.open_output_stream(where) as out:

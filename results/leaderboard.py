@@ -12,6 +12,7 @@ from ray.tune import ResultGrid
 from lensing.cli import OneLineParser, run_cli
 from lensing.errors import LensSearchError
 from results.experiment import LEADERBOARD_FILE, load_results, write_text
+from results.outputs import check_new_file
 
 STATUS_COMPLETED = "completed"
 STATUS_STOPPED = "stopped early"
@@ -118,11 +119,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Rank the trials of a search experiment (finished, interrupted or running).",
     )
     parser.add_argument("experiment", help="experiment folder or URI, e.g. runs/classify-2026...")
-    parser.add_argument("--csv", help="write the CSV here (default: EXPERIMENT/leaderboard.csv)")
+    parser.add_argument(
+        "--csv",
+        help="write the CSV here, refusing an existing file without --force "
+        "(default: EXPERIMENT/leaderboard.csv, refreshed every time)",
+    )
     parser.add_argument("--top", type=int, help="show only the best K trials in the terminal")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing --csv file")
     args = parser.parse_args(argv)
     if args.top is not None and args.top < 1:
         raise LensSearchError(f"--top must be at least 1, got {args.top}")
+    if args.csv and "://" not in args.csv:
+        check_new_file(args.csv, args.force)
     grid, settings = load_results(args.experiment)
     table = build_leaderboard(grid, settings.metric, settings.mode, settings.max_epochs)
     if table.empty:
