@@ -46,6 +46,8 @@ def loadable_model(model: keras.Model) -> keras.Model:
 
 def save_model(model: keras.Model, path: str | Path) -> None:
     """Write ``model`` (see ``loadable_model``) to a ``.keras`` file."""
+    if model.optimizer is not None and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)  # so loading restores it whole
     loadable_model(model).save(Path(path))
 
 
