@@ -1,0 +1,236 @@
+"""Leaderboard, retrain, plots and predict on real tiny searches (real local Ray, Optuna, ASHA).
+
+Each task's search runs once per module (fixtures below) and every test reads it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lensing.cli import run_cli
+
+# Small SR models keep the search quick; lr, dropout, augmentation and batch size are searched.
+SR_SPACE = {"num_layers": 2, "filters_1": 16, "filters_2": 16, "filters_3": 16, "filters_4": 16,
+            "kernel_size": 3}
+
+
+def one_line_error(main: Callable[[Sequence[str] | None], int | None], argv: list[str],
+                   capsys: pytest.CaptureFixture[str]) -> str:
+    """Run a CLI through run_cli; assert exit 2 and exactly one stderr line; return it."""
+    with pytest.raises(SystemExit) as exit_info:
+        run_cli(main, argv, prog="results")
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def experiments(local_ray: None, tiny_superres_dir: Path, tiny_classify_dir: Path,
+                tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One tiny search per task: SR (4 samples, ASHA may stop some), classify (all complete)."""
+    from search.config import SearchConfig
+    from search.run import run_search
+    from search.tasks import TASKS
+
+    storage = tmp_path_factory.mktemp("runs")
+    space = storage / "sr_space.json"
+    space.write_text(json.dumps(SR_SPACE))
+    run_search(TASKS["superres"], SearchConfig(
+        samples=4, max_epochs=2, data=str(tiny_superres_dir), storage=str(storage), name="sr",
+        seed=0, space=str(space)))
+    run_search(TASKS["classify"], SearchConfig(
+        samples=3, max_epochs=2, grace_period=2, data=str(tiny_classify_dir),
+        storage=str(storage), name="cl", seed=0, backbone="small_cnn", image_size=32))
+    return {"superres": storage / "sr", "classify": storage / "cl"}
+
+
+@pytest.fixture(scope="module")
+def sr_retrained(experiments: dict[str, Path]) -> Path:
+    """The best SR trial retrained for 2 epochs into the default folder."""
+    from results.retrain import retrain
+
+    return retrain(str(experiments["superres"]), epochs=2, verbose=0)
+
+
+def test_leaderboard_csv_and_table(experiments: dict[str, Path], tmp_path: Path,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from results.leaderboard import main
+
+    csv = tmp_path / "board.csv"
+    assert main([str(experiments["superres"]), "--csv", str(csv), "--top", "2"]) == 0
+    printed = capsys.readouterr().out
+    table = pd.read_csv(csv)
+    assert len(table) == 4 and list(table["rank"]) == [1, 2, 3, 4]
+    assert list(table.columns[:4]) == ["rank", "trial_id", "status", "epochs"]
+    assert {"best_val_psnr", "checkpoint", "config/lr", "config/batch_size"} <= set(table.columns)
+    assert table["best_val_psnr"].is_monotonic_decreasing
+    assert set(table["status"]) <= {"completed", "stopped early"}
+    assert (table.loc[table["status"] == "completed", "epochs"] == 2).all()
+    assert all(Path(p).is_dir() for p in table["checkpoint"])
+    assert printed.count(table["trial_id"][0]) == 1 and table["trial_id"][3] not in printed
+    line = one_line_error(main, [str(experiments["superres"]), "--csv", str(csv)], capsys)
+    assert "already exists; pass --force" in line
+    assert main([str(experiments["superres"]), "--csv", str(csv), "--force"]) == 0
+    uri = f"file://{experiments['classify']}"
+    assert main([uri, "--csv", str(tmp_path / "cl.csv")]) == 0
+    assert len(pd.read_csv(tmp_path / "cl.csv")) == 3
+
+
+def test_wrong_or_empty_experiment(experiments: dict[str, Path], tmp_path: Path,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from results.leaderboard import main as leaderboard
+    from results.plots import main as plots
+    from results.retrain import main as retrain
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "lens_search.json").write_text((experiments["superres"] / "lens_search.json")
+                                            .read_text())
+    for main in (leaderboard, retrain, plots):
+        assert "not a lens-search experiment" in one_line_error(
+            main, [str(tmp_path / "missing")], capsys)
+        assert "no Ray Tune experiment state" in one_line_error(main, [str(empty)], capsys)
+    line = one_line_error(retrain, [str(experiments["superres"]), "--rank", "9"], capsys)
+    assert "rank 9 does not exist" in line and "4 trials" in line
+    line = one_line_error(retrain, [str(experiments["superres"]), "--data",
+                                    str(tmp_path / "nodata"), "--out", str(tmp_path / "r")],
+                          capsys)
+    assert "no such data set folder" in line and not (tmp_path / "r").exists()
+
+
+def test_retrained_model_reloads_and_reproduces_metrics(experiments: dict[str, Path],
+                                                        sr_retrained: Path) -> None:
+    from lensing.load import load_superres
+    from results.evaluate import evaluate_superres
+    from results.export import load_model
+
+    assert sr_retrained == experiments["superres"] / "retrain-rank1"
+    assert sorted(p.name for p in sr_retrained.iterdir()) == [
+        "history.csv", "metrics.json", "model.keras", "samples.png"]
+    saved = json.loads((sr_retrained / "metrics.json").read_text())
+    history = pd.read_csv(sr_retrained / "history.csv")
+    assert list(history["epoch"]) == [1, 2]
+    best = pd.read_csv(experiments["superres"] / "leaderboard.csv").iloc[0]
+    assert saved["trial_id"] == best["trial_id"] and saved["rank"] == 1
+    assert saved["config"]["num_layers"] == 2 and saved["config"]["lr"] == best["config/lr"]
+
+    model = load_model(sr_retrained / "model.keras")
+    data = load_superres(saved["data"])
+    again = evaluate_superres(model, data.lr_val, data.hr_val).metrics
+    for name in ("val_psnr", "val_ssim", "val_mse", "bicubic_psnr", "bicubic_ssim"):
+        assert again[name] == pytest.approx(saved["metrics"][name], rel=1e-5)
+        if name in history:
+            assert history[name].iloc[-1] == pytest.approx(saved["metrics"][name], rel=1e-5)
+    assert saved["metrics"]["val_mse"] == pytest.approx(
+        10 ** (-saved["metrics"]["val_psnr"] / 10), rel=0.5)  # 2 validation images
+    if best["status"] == "completed":  # same config, seed and data: the search's score again
+        assert saved["metrics"]["val_psnr"] == pytest.approx(best["best_val_psnr"], abs=0.05)
+
+
+def test_retrain_refuses_to_overwrite(experiments: dict[str, Path], sr_retrained: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from results.retrain import main
+
+    before = (sr_retrained / "metrics.json").read_text()
+    line = one_line_error(main, [str(experiments["superres"]), "--epochs", "1"], capsys)
+    assert "retrain-rank1: already exists; pass --force" in line
+    assert (sr_retrained / "metrics.json").read_text() == before
+
+
+def test_retrain_classifier_second_rank(experiments: dict[str, Path], tmp_path: Path) -> None:
+    from results.export import load_model
+    from results.retrain import main
+
+    out = tmp_path / "cl2"
+    assert main([str(experiments["classify"]), "--rank", "2", "--epochs", "2",
+                 "--out", str(out)]) == 0
+    saved = json.loads((out / "metrics.json").read_text())
+    board = pd.read_csv(experiments["classify"] / "leaderboard.csv")
+    assert saved["trial_id"] == board.loc[board["rank"] == 2, "trial_id"].item()
+    assert {p.name for p in out.iterdir()} == {
+        "model.keras", "history.csv", "metrics.json", "roc_curves.png", "confusion_matrix.png"}
+    metrics = saved["metrics"]
+    assert set(metrics) == {"val_auc", "val_auc_no", "val_auc_sphere", "val_auc_vort",
+                            "val_loss", "val_accuracy"}
+    matrix = np.array(saved["confusion_matrix"])
+    assert matrix.shape == (3, 3) and matrix.sum() == saved["n_val"] == 9
+    assert np.trace(matrix) / matrix.sum() == pytest.approx(metrics["val_accuracy"])
+    per_class = [metrics[f"val_auc_{c}"] for c in ("no", "sphere", "vort")]
+    assert metrics["val_auc"] == pytest.approx(np.mean(per_class))
+
+    from lensing.load import load_classification
+    from results.evaluate import evaluate_classifier
+
+    data = load_classification(saved["data"], image_size=32)
+    again = evaluate_classifier(load_model(out / "model.keras"), data.x_val, data.y_val,
+                                data.classes)
+    assert again.metrics["val_auc"] == pytest.approx(metrics["val_auc"], rel=1e-6)
+    assert (again.confusion == matrix).all()
+
+
+def test_plots_hold_what_they_claim(experiments: dict[str, Path], tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from results.plots import learning_curves_figure, main, trial_histories
+    from results.select import load_leaderboard
+
+    for task, path in experiments.items():
+        out = tmp_path / task
+        assert main([str(path), "--out", str(out)]) == 0
+        printed = capsys.readouterr().out
+        files = {p.name for p in out.iterdir()}
+        assert {"learning_curves.png", "best_so_far.png", "importance.png",
+                "top_trials.png"} <= files
+        table, grid, settings = load_leaderboard(str(path))
+        completed = (table["status"] == "completed").sum()
+        if completed >= 2:
+            importance = pd.read_csv(out / "importance.csv")
+            assert set(importance["param"]) <= set(table.filter(like="config/").columns
+                                                   .str.removeprefix("config/"))
+            assert importance["importance"].sum() == pytest.approx(1.0)
+        else:
+            assert "importance.csv" not in files
+            assert "needs at least 2 completed trials" in printed
+        histories = trial_histories(grid, settings.metric)
+        figure = learning_curves_figure(histories, table, settings.metric, settings.max_epochs)
+        solid = [line for line in figure.axes[0].lines if line.get_label() in histories]
+        assert len(solid) == len(table)
+        epochs = dict(zip(table["trial_id"], table["epochs"], strict=True))
+        assert all(len(line.get_xdata()) == epochs[line.get_label()] for line in solid)
+    assert (pd.read_csv(experiments["classify"] / "leaderboard.csv")["status"]
+            == "completed").all()
+    assert (tmp_path / "classify" / "importance.csv").is_file()
+
+
+def test_best_so_far_counts_every_epoch(experiments: dict[str, Path]) -> None:
+    from results.plots import best_so_far, trial_histories
+    from results.select import load_leaderboard
+
+    table, grid, settings = load_leaderboard(str(experiments["superres"]))
+    progress = best_so_far(trial_histories(grid, "val_psnr"), "val_psnr", "max")
+    assert len(progress) == table["epochs"].sum()
+    assert progress["best"].is_monotonic_increasing
+    assert progress["best"].iloc[-1] == pytest.approx(table["best_val_psnr"].max())
+    assert not math.isnan(progress["best"].iloc[0])
+
+
+def test_predict_with_retrained_model(sr_retrained: Path, tiny_superres_dir: Path,
+                                      tmp_path: Path) -> None:
+    from lensing.load import load_superres
+    from results.export import load_model
+    from results.predict import predict
+    from trainables.superres import predict_hr
+
+    out = predict(sr_retrained / "model.keras", tiny_superres_dir, tmp_path / "hr")
+    data = load_superres(tiny_superres_dir)
+    name = data.names_val[0]
+    expected = predict_hr(load_model(sr_retrained / "model.keras"), data.lr_val[:1])
+    np.testing.assert_allclose(np.load(out / name)[0], expected[0, :, :, 0], atol=1e-5)
