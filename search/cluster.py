@@ -37,7 +37,11 @@ def connect(address: str | None) -> bool:
         return False
     if address is None:
         # An embedded Ray for this process only: no dashboard, token authentication on (the
-        # default since Ray 2.59); "local" ignores any stale cluster file in Ray's temp folder.
+        # default since Ray 2.59; asked for explicitly, Ray does not print a warning about it on
+        # stderr); "local" ignores any stale cluster file in Ray's temp folder.
+        if not os.environ.get("RAY_AUTH_MODE"):
+            os.environ["RAY_AUTH_MODE"] = "token"
+            refresh_ray_auth()
         ray.init(address="local", include_dashboard=False, logging_level=logging.WARNING)
         return True
     _probe(address)
