@@ -1,0 +1,115 @@
+"""Model construction: backbones, freezing, weights handling, the SuperResCNN's bicubic start."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from lensing.errors import LensSearchError
+from spaces import CLASSIFY_SPACE, SUPERRES_SPACE
+from trainables.models import (
+    IMAGENET_FILE,
+    DepthToSpace,
+    bicubic_upsample,
+    build_classifier,
+    build_superres,
+)
+from trainables.runtime import prepare_backend
+
+
+def test_small_cnn_classifier_shapes_and_frozen_layers() -> None:
+    prepare_backend(0)
+    config = {**CLASSIFY_SPACE.defaults(), "fine_tune_fraction": 0.25}
+    model = build_classifier(config, image_size=32, backbone="small_cnn")
+    assert model.input_shape == (None, 32, 32, 1) and model.output_shape == (None, 3)
+    assert model.layers[-1].dtype_policy.name == "float32"
+    backbone = model.get_layer("small_cnn")
+    body = [layer for layer in backbone.layers if not isinstance(layer, keras.layers.InputLayer)]
+    trainable = [layer.trainable for layer in body]
+    assert trainable[-2:] == [True, True] and not any(trainable[:-2])
+    probs = model.predict(np.random.default_rng(0).random((4, 32, 32, 1)), verbose=0)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"backbone": "resnet"}, ["resnet", "small_cnn"]),
+        ({"backbone": "inception_resnet_v2", "image_size": 64}, ["64", "75"]),
+        ({"backbone": "small_cnn", "image_size": 8}, ["8", "16"]),
+    ],
+)
+def test_bad_backbone_settings(kwargs: dict, words: list[str]) -> None:
+    with pytest.raises(LensSearchError) as info:
+        build_classifier(CLASSIFY_SPACE.defaults(), **kwargs)
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_imagenet_weights_without_the_cached_file_fail_fast(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    start = time.perf_counter()
+    with pytest.raises(LensSearchError) as info:
+        build_classifier(CLASSIFY_SPACE.defaults(), image_size=75, weights="imagenet")
+    assert time.perf_counter() - start < 2.0
+    assert str(tmp_path / "keras" / "models" / IMAGENET_FILE) in str(info.value)
+    with pytest.raises(LensSearchError, match="missing.h5"):
+        build_classifier(CLASSIFY_SPACE.defaults(), image_size=75, weights=tmp_path / "missing.h5")
+
+
+def test_small_cnn_loads_a_weights_file(tmp_path: Path) -> None:
+    prepare_backend(0)
+    first = build_classifier(CLASSIFY_SPACE.defaults(), image_size=32, backbone="small_cnn")
+    path = tmp_path / "backbone.weights.h5"
+    first.get_layer("small_cnn").save_weights(str(path))
+    second = build_classifier(CLASSIFY_SPACE.defaults(), image_size=32, backbone="small_cnn",
+                              weights=path)
+    for a, b in zip(first.get_layer("small_cnn").weights, second.get_layer("small_cnn").weights,
+                    strict=True):
+        np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
+
+
+def test_depth_to_space_matches_tensorflow() -> None:
+    import tensorflow as tf
+
+    x = np.random.default_rng(0).random((2, 3, 5, 8)).astype(np.float32)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(DepthToSpace(2)(x)),
+                                  tf.nn.depth_to_space(x, 2).numpy())
+
+
+@pytest.mark.parametrize("lr_size", [None, (8, 12)])
+def test_untrained_superres_is_bicubic(lr_size: tuple[int, int] | None) -> None:
+    prepare_backend(0)
+    config = {**SUPERRES_SPACE.defaults(), "num_layers": 4, "kernel_size": 5, "dropout": 0.1}
+    model = build_superres(config, lr_size=lr_size)
+    assert [layer.filters for layer in model.layers if layer.name.startswith("conv_")] == [
+        config[f"filters_{i}"] for i in range(1, 5)
+    ]
+    lr = np.random.default_rng(0).random((3, 8, 12, 1)).astype(np.float32)
+    hr = model.predict(lr, verbose=0)
+    assert hr.shape == (3, 16, 24, 1)
+    np.testing.assert_allclose(hr, bicubic_upsample(lr), atol=1e-6)
+
+
+@pytest.mark.slow
+def test_inception_resnet_v2_classifier_trains_one_step() -> None:
+    """The full backbone at its minimum size; one eager step (tracing it costs minutes here)."""
+    prepare_backend(0)
+    model = build_classifier(CLASSIFY_SPACE.defaults(), image_size=75, weights=None)
+    assert model.count_params() > 50_000_000
+    model.compile(optimizer=model.optimizer, loss=model.loss, run_eagerly=True)
+    rng = np.random.default_rng(0)
+    x = rng.random((4, 75, 75, 1)).astype(np.float32)
+    y = np.array([0, 1, 2, 0])
+    before = keras.ops.convert_to_numpy(model.layers[-1].kernel).copy()
+    loss = model.train_on_batch(x, y)
+    assert np.isfinite(loss)
+    assert not np.array_equal(before, keras.ops.convert_to_numpy(model.layers[-1].kernel))
+    probs = keras.ops.convert_to_numpy(model(x, training=False))
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
