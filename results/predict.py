@@ -21,8 +21,12 @@ from lensing.errors import LensSearchError
 from lensing.images import check_same_size, read_images, stack
 from lensing.layout import SPLITS, existing_folder, find_classification, image_files
 from lensing.load import CLASSES
-from results.export import load_model
-from results.outputs import check_writable, output_folder
+from results.outputs import (
+    check_writable,
+    native_stderr_silenced,
+    output_folder,
+    quiet_keras_import,
+)
 
 PREDICTIONS_FILE = "predictions.csv"
 CHUNK = 256
@@ -98,7 +102,10 @@ def predict(model_path: str | Path, data: str | Path, out: str | Path,
     inputs = find_inputs(data)
     if not inputs:
         raise LensSearchError(f"{data}: no images (.npy, .png, .jpg) to predict")
-    model = load_model(model_path, compile=False)  # inference only
+    from results.export import load_model
+
+    with native_stderr_silenced():  # TensorFlow's CUDA probe on first use
+        model = load_model(model_path, compile=False)  # inference only
     is_classifier = len(model.output_shape) == 2
     with output_folder(target, force) as staging:
         if is_classifier:
@@ -124,6 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="output folder (must not exist)")
     parser.add_argument("--force", action="store_true", help="replace an existing --out folder")
     args = parser.parse_args(argv)
+    quiet_keras_import()
     predict(args.model, args.data, args.out, force=args.force)
     return 0
 

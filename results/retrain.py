@@ -23,8 +23,7 @@ import pandas as pd
 from lensing.cli import OneLineParser, run_cli
 from lensing.errors import LensSearchError
 from results.experiment import ExperimentSettings
-from results.export import load_model, save_model
-from results.outputs import check_writable, output_folder
+from results.outputs import check_writable, output_folder, quiet_keras_import
 from results.select import RankedTrial, load_leaderboard, pick_rank
 
 MODEL_FILE = "model.keras"
@@ -126,6 +125,8 @@ def retrain(experiment: str, *, epochs: int = DEFAULT_EPOCHS, rank: int = 1,
     print(f"retraining rank {rank} (trial {trial.trial_id}, best {settings.metric} "
           f"{trial.best:.4f} after {trial.epochs} epochs in the search) for {epochs} epochs "
           f"on {_device()}", flush=True)
+    from results.export import load_model, save_model
+
     with output_folder(target, force) as staging, tempfile.TemporaryDirectory() as scratch:
         history, model = train_model(settings, trial, dataset, epochs=epochs, seed=seed,
                                      folder=Path(scratch), verbose=verbose)
@@ -186,6 +187,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, help="training seed (default: the search's)")
     parser.add_argument("--force", action="store_true", help="replace an existing --out folder")
     args = parser.parse_args(argv)
+    quiet_keras_import()
     retrain(args.experiment, epochs=args.epochs, rank=args.rank, out=args.out, data=args.data,
             seed=args.seed, force=args.force)
     return 0

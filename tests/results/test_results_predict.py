@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -159,3 +161,17 @@ def test_bad_inputs_fail_with_one_line(classifier_file: Path, superres_file: Pat
     line = one_line_error(main, [str(superres_file), str(bad), "--out", str(out)], capsys)
     assert "differs from the model's input 75x75" in line
     assert not out.exists()
+
+
+def test_cli_error_is_one_line_in_a_fresh_process(classifier_file: Path, tmp_path: Path) -> None:
+    """TensorFlow's native stderr lines must not come before the one-line error."""
+    (tmp_path / "data").mkdir()
+    np.save(tmp_path / "data" / "evil.npy", np.array([None], dtype=object), allow_pickle=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "results.predict", str(classifier_file), str(tmp_path / "data"),
+         "--out", str(tmp_path / "out")],
+        capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2], timeout=300,
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().count("\n") == 0, done.stderr
+    assert "evil.npy: holds pickled Python objects" in done.stderr
