@@ -14,9 +14,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from lensing.cli import native_stderr_silenced
 from lensing.errors import LensSearchError
 from lensing.output import staging_folder
-from search.cli import native_stderr_silenced
 
 __all__ = ["check_new_file", "check_writable", "native_stderr_silenced", "output_folder",
            "quiet_keras_import"]
@@ -26,7 +26,7 @@ def quiet_keras_import() -> None:
     """Import Keras (and TensorFlow) with their native stderr lines hidden.
 
     TensorFlow prints CUDA-probe lines on file descriptor 2 whatever TF_CPP_MIN_LOG_LEVEL says,
-    and a user error must still be one line (``search.cli.native_stderr_silenced``).
+    and a user error must still be one line (``lensing.cli.native_stderr_silenced``).
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
     with native_stderr_silenced():

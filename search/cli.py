@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import types
 import typing
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import MISSING, fields
 
 from lensing.cli import OneLineParser, run_cli
@@ -59,31 +56,9 @@ def parse_config(task: Task, argv: Sequence[str] | None) -> SearchConfig:
     return config
 
 
-@contextmanager
-def native_stderr_silenced() -> Iterator[None]:
-    """Send what C++ libraries write to file descriptor 2 to /dev/null for a while.
-
-    Importing TensorFlow 2.21 prints CUDA-probe lines ("Could not find cuda drivers ...") on
-    stderr before absl logging starts, whatever TF_CPP_MIN_LOG_LEVEL says; a user error must
-    still be one line. Python exceptions are unaffected: they are printed after this ends.
-    """
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-        yield
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 def main_for(task_name: str, argv: Sequence[str] | None = None) -> None:
     """Entry point shared by both tasks' ``__main__``."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")  # no CPU-feature notes at first use
-    with native_stderr_silenced():
-        from search.run import run_search
+    from search.run import run_search  # Ray and Optuna; TensorFlow loads only in the trials
 
     task = TASKS[task_name]
 

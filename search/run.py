@@ -21,6 +21,7 @@ from ray.tune.search.optuna import OptunaSearch  # noqa: E402
 from lensing.errors import LensSearchError  # noqa: E402
 from results.experiment import (  # noqa: E402
     LEADERBOARD_FILE,
+    SETTINGS_FILE,
     ExperimentSettings,
     read_settings,
     write_settings,
@@ -30,6 +31,7 @@ from search.cluster import cluster_shape, connect, trial_resources  # noqa: E402
 from search.config import SearchConfig  # noqa: E402
 from search.searcher import PruneAwareOptunaSearch  # noqa: E402
 from search.storage import (  # noqa: E402
+    StorageWatch,
     ensure_writable,
     experiment_exists,
     experiment_path,
@@ -158,9 +160,7 @@ def run_search(task: Task, config: SearchConfig) -> pd.DataFrame:
 def _fixed_training_args(task: Task, config: SearchConfig) -> dict[str, Any]:
     fixed: dict[str, Any] = {"epochs": config.max_epochs, "seed": config.seed}
     if task.has_backbone:
-        fixed.update(
-            backbone=config.backbone, image_size=config.image_size, weights=config.weights
-        )
+        fixed.update(backbone=config.backbone, image_size=config.image_size, weights=config.weights)
     return fixed
 
 
@@ -200,6 +200,7 @@ def _make_tuner(
                 checkpoint_score_order=task.mode,
             ),
             progress_reporter=make_reporter(task, space),
+            callbacks=[StorageWatch(must_hold=SETTINGS_FILE)],
             verbose=1,
         ),
     )

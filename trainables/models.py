@@ -24,9 +24,8 @@ import keras
 from keras import layers, ops
 
 from lensing.errors import LensSearchError
+from trainables.backbones import BACKBONES, MIN_IMAGE_SIZE
 
-BACKBONES = ("inception_resnet_v2", "small_cnn")
-MIN_IMAGE_SIZE = {"inception_resnet_v2": 75, "small_cnn": 16}
 IMAGENET_FILE = "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
 
