@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pyarrow.fs
+from ray.tune import Callback
 
 from lensing.errors import LensSearchError
+
+LOCAL_PROBE_EVERY_S = 1.0
+REMOTE_PROBE_EVERY_S = 30.0
 
 
 def is_uri(storage: str) -> bool:
@@ -85,3 +91,60 @@ def list_experiments(storage: str) -> list[str]:
     except OSError:
         return []
     return sorted(i.base_name for i in infos if i.type == pyarrow.fs.FileType.Directory)
+
+
+def storage_problem(fs: pyarrow.fs.FileSystem, folder: str, must_hold: str) -> str | None:
+    """What keeps ``folder`` of ``fs`` (holding the file ``must_hold``) from being written.
+
+    None if it can be written. Unlike ``ensure_writable`` this creates nothing; a folder that was
+    removed and created again by someone else (it lacks ``must_hold``) counts as gone.
+    """
+    try:
+        if fs.get_file_info(f"{folder}/{must_hold}").type != pyarrow.fs.FileType.File:
+            return "is gone"
+        probe = f"{folder}/.write-probe-{uuid.uuid4().hex}"
+        with fs.open_output_stream(probe) as out:
+            out.write(b"ok")
+        fs.delete_file(probe)
+    except OSError as exc:
+        reason = exc.strerror or str(exc).splitlines()[0]
+        return f"cannot be written ({reason})"
+    return None
+
+
+class StorageLostError(LensSearchError):
+    """The experiment folder stopped being writable while the search ran."""
+
+
+class StorageWatch(Callback):
+    """Ends a search as soon as its experiment folder is gone or cannot be written.
+
+    Without it Ray Tune goes on: every trial fails on its next checkpoint, is retried and marked
+    errored, all remaining samples start and fail the same way, and ``fit`` finally raises with
+    pages of tracebacks. Raising here stops Tune before it overwrites anything, so the state it
+    saved last stays on storage and ``--resume`` continues from it once the storage is back.
+    """
+
+    def __init__(self, must_hold: str) -> None:
+        self.must_hold = must_hold
+        self._next_probe = 0.0
+
+    def __getstate__(self) -> dict[str, Any]:  # pickled with the Tuner: no clock across runs
+        return {"must_hold": self.must_hold, "_next_probe": 0.0}
+
+    def on_step_begin(self, iteration: int, trials: list[Any], **info: Any) -> None:
+        if not trials or time.monotonic() < self._next_probe:
+            return
+        storage = trials[0].storage
+        fs, folder = storage.storage_filesystem, storage.experiment_fs_path
+        local = isinstance(fs, pyarrow.fs.LocalFileSystem)
+        every = LOCAL_PROBE_EVERY_S if local else REMOTE_PROBE_EVERY_S
+        self._next_probe = time.monotonic() + every
+        problem = storage_problem(fs, folder, self.must_hold)
+        if problem is not None:
+            shown = folder if local else f"{fs.type_name}://{folder}"
+            raise StorageLostError(
+                f"experiment folder {shown} {problem}; the search stopped and its last saved "
+                f"state is kept: fix the storage, then continue with --resume "
+                f"--name {folder.rstrip('/').rsplit('/', 1)[-1]}"
+            )
