@@ -94,13 +94,30 @@ def freeze_lower_layers(backbone: keras.Model, fine_tune_fraction: float) -> int
     return trainable
 
 
+@keras.saving.register_keras_serializable(package="lens_search")
+class SymmetricShear(layers.RandomShear):
+    """RandomShear whose saved config loads again.
+
+    Keras 3.15 saves ``x_factor`` as ``(-f, f)`` and its constructor then refuses the negative
+    bound, so a saved model with RandomShear could not be loaded; this saves ``f``.
+    """
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        for key in ("x_factor", "y_factor"):
+            value = config.get(key)
+            if isinstance(value, (list, tuple)):
+                config[key] = max(abs(float(bound)) for bound in value)
+        return config
+
+
 def augmentation_layers(config: dict[str, Any]) -> list[layers.Layer]:
     """Random rotation, shear and translation; Keras runs them only in training."""
     augment: list[layers.Layer] = []
     if config.get("rotation", 0.0) > 0:
         augment.append(layers.RandomRotation(config["rotation"], fill_mode="reflect"))
     if config.get("shear", 0.0) > 0:
-        augment.append(layers.RandomShear(config["shear"], config["shear"], fill_mode="reflect"))
+        augment.append(SymmetricShear(config["shear"], config["shear"], fill_mode="reflect"))
     if config.get("translation", 0.0) > 0:
         t = config["translation"]
         augment.append(layers.RandomTranslation(t, t, fill_mode="reflect"))

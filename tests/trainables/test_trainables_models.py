@@ -113,3 +113,13 @@ def test_inception_resnet_v2_classifier_trains_one_step() -> None:
     assert not np.array_equal(before, keras.ops.convert_to_numpy(model.layers[-1].kernel))
     probs = keras.ops.convert_to_numpy(model(x, training=False))
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_classifier_with_shear_reloads_in_safe_mode(tmp_path: Path) -> None:
+    """Keras 3.15's own RandomShear config does not load again; the project's layer does."""
+    config = {**CLASSIFY_SPACE.defaults(), "shear": 0.2, "rotation": 0.1, "translation": 0.1}
+    model = build_classifier(config, image_size=32, backbone="small_cnn")
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    x = np.random.default_rng(0).random((4, 32, 32, 1), dtype=np.float32)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
