@@ -1,0 +1,122 @@
+"""Helpers shared by the benchmarks: the table, the CSV, the machine line and a Tune recorder.
+
+Everything Ray-specific is imported inside the functions that need it, so benchmarks that must run
+without Ray (``bench.gpu_throughput``) can import this module.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import platform
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+Row = dict[str, Any]
+
+
+def format_table(rows: Sequence[Row], columns: Sequence[str]) -> str:
+    """Rows as an aligned text table (floats with 3 significant decimals at most)."""
+    cells = [[_cell(row.get(c, "")) for c in columns] for row in rows]
+    widths = [max(len(c), *(len(line[i]) for line in cells)) for i, c in enumerate(columns)]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(columns, widths, strict=True))]
+    lines += ["  ".join(v.rjust(w) for v, w in zip(line, widths, strict=True)) for line in cells]
+    return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.3f}" if abs(value) < 100 else f"{value:.1f}"
+    return str(value)
+
+
+def write_csv(rows: Sequence[Row], columns: Sequence[str], out: Path) -> None:
+    """Write the rows (only ``columns``, in that order) to ``out``, creating its folder."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def machine() -> str:
+    """One line about where a figure was measured: cores, memory, load (others share it)."""
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (
+        f"{platform.machine()} {os.cpu_count()} cores, {memory:.0f} GiB, "
+        f"load average {load} (1/5/15 min)"
+    )
+
+
+def quiet_logs() -> None:
+    """Keep TensorFlow's start-up chatter and Tune's snapshot warnings out of the output."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+    os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
+
+
+def start_local_ray(num_cpus: float | None = None, num_gpus: float | None = None) -> None:
+    """An embedded local Ray for this process: no dashboard, workers' logs kept out of the table."""
+    import logging
+
+    import ray
+
+    ray.init(
+        address="local",
+        num_cpus=num_cpus,
+        num_gpus=num_gpus,
+        include_dashboard=False,
+        log_to_driver=False,
+        logging_level=logging.WARNING,
+    )
+
+
+def make_recorder() -> Any:
+    """A ``tune.Callback`` that notes, on the driver's clock, when each trial starts, reports, ends.
+
+    ``events`` holds ``(seconds since the recorder was made, kind, trial_id, result or None)``
+    with kind ``start``, ``result`` or ``complete``.
+    """
+    from ray import tune
+
+    class Recorder(tune.Callback):
+        def __init__(self) -> None:
+            self.origin = time.perf_counter()
+            self.events: list[tuple[float, str, str, dict[str, Any] | None]] = []
+
+        def _note(self, kind: str, trial: Any, result: dict[str, Any] | None = None) -> None:
+            self.events.append((time.perf_counter() - self.origin, kind, trial.trial_id, result))
+
+        def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+            self._note("start", trial)
+
+        def on_trial_result(
+            self, iteration: int, trials: list, trial: Any, result: dict, **info: Any
+        ) -> None:
+            self._note("result", trial, dict(result))
+
+        def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+            self._note("complete", trial)
+
+        def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+            self._note("complete", trial)
+
+    return Recorder()
+
+
+def trial_spans(events: Sequence[tuple[float, str, str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per trial: first start, last completion, and its results in order (from a recorder)."""
+    spans: dict[str, dict[str, Any]] = {}
+    for at, kind, trial_id, result in events:
+        span = spans.setdefault(trial_id, {"start": at, "end": at, "results": []})
+        if kind == "start":
+            span["start"] = min(span["start"], at)
+        elif kind == "result":
+            span["results"].append((at, result))
+            span["end"] = max(span["end"], at)
+        else:
+            span["end"] = max(span["end"], at)
+    return spans

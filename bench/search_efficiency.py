@@ -1,0 +1,353 @@
+"""Search efficiency on super-resolution: how many epochs each method needs to find a good model.
+
+    python -m bench.search_efficiency            # 40 pairs, 9 samples, max_epochs 9, 2 seeds
+    python -m bench.search_efficiency --quick    # 20 pairs, 3 samples, max_epochs 3, 1 seed
+
+Methods, on the same data, space (``SUPERRES_SPACE``), trainer and ``max_epochs``:
+
+- ``a``  Ray Tune + Optuna TPE + ASHA, stopped trials told to Optuna as PRUNED (our default)
+- ``a'`` the same with ``stopped_trials="complete"`` (Ray's own OptunaSearch behaviour)
+- ``b``  keras-tuner Hyperband (same ``max_epochs``, factor 3), model from
+  ``SUPERRES_SPACE.build_keras_tuner(hp)`` and ``build_superres``, trained by the same epoch loop
+- ``c``  random search, every trial trained to ``max_epochs`` (no early stopping)
+- ``d``  Ray Tune + ASHA with random sampling (separates Optuna's share from ASHA's)
+
+The Ray methods are built from the search's own pieces (``make_searcher``, ``make_scheduler``,
+``make_tune_trainable``, one trial per CPU, ``reuse_actors=True``) on one local Ray. Every
+trained epoch is counted, in the order results arrived. Per seed, the mark is the best validation
+PSNR any method found minus 0.1 dB; ``epochs_to_mark`` is how many epochs a method had trained
+when its best first reached it. ``best_at_equal`` is each method's best PSNR within the first
+``equal_epochs`` epochs (the smallest total of any method in that seed).
+Prints a table and writes a CSV (default ``bench/out/search_efficiency.csv``).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.common import format_table, machine, quiet_logs, start_local_ray, write_csv
+from lensing.cli import OneLineParser, run_cli
+
+quiet_logs()
+
+METHODS = {
+    "a": "optuna+asha (pruned)",
+    "a'": "optuna+asha (complete)",
+    "b": "keras-tuner hyperband",
+    "c": "random, full epochs",
+    "d": "random+asha",
+}
+COLUMNS = (
+    "seed",
+    "method",
+    "name",
+    "configs",
+    "epochs",
+    "best_psnr",
+    "epochs_to_mark",
+    "equal_epochs",
+    "best_at_equal",
+    "wall_s",
+    "mark_psnr",
+)
+MARK_DB = 0.1
+PRIME = "a'"
+
+
+@dataclass
+class Run:
+    """One method's trained epochs in the order they finished: (seconds, val_psnr)."""
+
+    method: str
+    configs: int = 0
+    epochs: list[tuple[float, float]] = field(default_factory=list)
+    wall_s: float = 0.0
+
+    def best(self, first: int | None = None) -> float:
+        values = [p for _, p in self.epochs[:first] if math.isfinite(p)]
+        return max(values, default=float("nan"))
+
+    def epochs_to(self, mark: float) -> int | None:
+        """Epochs trained when the best PSNR first reached ``mark`` (None if never)."""
+        best = -math.inf
+        for count, (_, value) in enumerate(self.epochs, start=1):
+            best = max(best, value) if math.isfinite(value) else best
+            if best >= mark:
+                return count
+        return None
+
+
+def ray_run(method: str, data: Any, samples: int, max_epochs: int, seed: int) -> Run:
+    """Methods a, a', c, d: a Tuner built from the search's own pieces, on the running Ray."""
+    from ray import tune
+    from ray.tune.search.basic_variant import BasicVariantGenerator
+
+    from bench.common import make_recorder
+    from search.cluster import cluster_shape, trial_resources
+    from search.config import SearchConfig
+    from search.run import make_scheduler, make_searcher
+    from search.tasks import SUPERRES
+    from trainables import make_tune_trainable
+
+    policy = "complete" if method == "a'" else "pruned"
+    config = SearchConfig(samples=samples, max_epochs=max_epochs, seed=seed, stopped_trials=policy)
+    resources = trial_resources(cluster_shape(), config.cpus_per_trial, 0.0)
+    trainable = tune.with_resources(
+        make_tune_trainable("superres", data, epochs=max_epochs, seed=seed), resources
+    )
+    optuna = method in ("a", "a'")
+    searcher = (
+        make_searcher(SUPERRES, SUPERRES.space, config)
+        if optuna
+        else BasicVariantGenerator(random_state=seed)
+    )
+    recorder = make_recorder()
+    with tempfile.TemporaryDirectory(prefix="bench-search-") as storage:
+        tuner = tune.Tuner(
+            trainable,
+            param_space=None if optuna else SUPERRES.space.to_tune(),
+            tune_config=tune.TuneConfig(
+                search_alg=searcher,
+                scheduler=None if method == "c" else make_scheduler(SUPERRES, config),
+                num_samples=samples,
+                reuse_actors=True,
+            ),
+            run_config=tune.RunConfig(
+                name="bench",
+                storage_path=storage,
+                checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+                callbacks=[recorder],
+                verbose=0,
+            ),
+        )
+        start = time.perf_counter()
+        grid = tuner.fit()
+        wall = time.perf_counter() - start
+    errors = [r.error for r in grid if r.error is not None]
+    if errors:
+        raise RuntimeError(f"method {method}: {len(errors)} trials failed: {errors[0]}")
+    epochs = [(at, float(r["val_psnr"])) for at, kind, _, r in recorder.events if kind == "result"]
+    return Run(method, configs=len(grid), epochs=epochs, wall_s=wall)
+
+
+def hyperband_run(data: Any, max_epochs: int, seed: int) -> Run:
+    """Method b: keras-tuner Hyperband in this process, trained by the project's epoch loop."""
+    import keras_tuner as kt
+
+    from search.tasks import SUPERRES
+    from trainables.loop import ShuffledBatches, fit_one_epoch
+    from trainables.metrics import psnr
+    from trainables.models import build_superres
+    from trainables.runtime import prepare_backend
+    from trainables.superres import augment_pairs, predict_hr
+
+    run = Run("b")
+    origin = time.perf_counter()
+
+    class SuperResHyperModel(kt.HyperModel):
+        def build(self, hp: Any) -> Any:
+            prepare_backend(seed)
+            run.configs += 1
+            return build_superres(SUPERRES.space.build_keras_tuner(hp), lr_size=(75, 75))
+
+        def fit(
+            self,
+            hp: Any,
+            model: Any,
+            *args: Any,
+            epochs: int = 1,
+            initial_epoch: int = 0,
+            callbacks: Sequence[Any] = (),
+            **kwargs: Any,
+        ) -> dict[str, float]:
+            config = SUPERRES.space.build_keras_tuner(hp)
+            augment = augment_pairs(config)
+            for callback in callbacks:
+                callback.set_model(model)
+            best = -math.inf
+            for epoch in range(initial_epoch + 1, epochs + 1):
+                batches = ShuffledBatches(
+                    data.lr_train,
+                    data.hr_train,
+                    batch_size=int(config["batch_size"]),
+                    seed=seed,
+                    epoch=epoch,
+                    augment=augment,
+                )
+                loss = fit_one_epoch(model, batches, epoch, verbose=0)
+                value = psnr(predict_hr(model, data.lr_val), data.hr_val)
+                run.epochs.append((time.perf_counter() - origin, value))
+                best = max(best, value)
+                for callback in callbacks:
+                    callback.on_epoch_end(epoch - 1, {"loss": loss, "val_psnr": value})
+            return {"val_psnr": best}
+
+    with tempfile.TemporaryDirectory(prefix="bench-hyperband-") as folder:
+        tuner = kt.Hyperband(
+            SuperResHyperModel(),
+            objective=kt.Objective("val_psnr", direction="max"),
+            max_epochs=max_epochs,
+            factor=3,
+            hyperband_iterations=1,
+            seed=seed,
+            directory=folder,
+            project_name="bench",
+            overwrite=True,
+        )
+        tuner.search(verbose=0)
+    run.wall_s = time.perf_counter() - origin
+    return run
+
+
+def score(runs: Sequence[Run], seed: int) -> list[dict[str, Any]]:
+    """One row per method of one seed (mark and equal-epoch budget shared by the seed)."""
+    mark = max(r.best() for r in runs) - MARK_DB
+    equal = min(len(r.epochs) for r in runs)
+    return [
+        {
+            "seed": seed,
+            "method": r.method,
+            "name": METHODS[r.method],
+            "configs": r.configs,
+            "epochs": len(r.epochs),
+            "best_psnr": round(r.best(), 3),
+            "epochs_to_mark": r.epochs_to(mark),
+            "equal_epochs": equal,
+            "best_at_equal": round(r.best(equal), 3),
+            "wall_s": round(r.wall_s, 1),
+            "mark_psnr": round(mark, 3),
+        }
+        for r in runs
+    ]
+
+
+def mean_rows(rows: Sequence[dict[str, Any]], methods: Sequence[str]) -> list[dict[str, Any]]:
+    """Per method, the mean over seeds (epochs_to_mark: None if any seed missed the mark)."""
+    means = []
+    for method in methods:
+        mine = [r for r in rows if r["method"] == method]
+        reached = [r["epochs_to_mark"] for r in mine]
+        row: dict[str, Any] = {"seed": "mean", "method": method, "name": METHODS[method]}
+        for key in ("configs", "epochs", "best_psnr", "equal_epochs", "best_at_equal", "wall_s"):
+            row[key] = round(sum(float(r[key]) for r in mine) / len(mine), 3)
+        row["epochs_to_mark"] = None if None in reached else round(sum(reached) / len(reached), 1)
+        row["mark_psnr"] = ""
+        means.append(row)
+    return means
+
+
+def verdict(means: Sequence[dict[str, Any]]) -> list[str]:
+    """The issue's targets, checked on the means over seeds."""
+    by = {r["method"]: r for r in means}
+    lines = []
+
+    def ratio(x: str, y: str) -> float | None:
+        ex, ey = by[x]["epochs_to_mark"], by[y]["epochs_to_mark"]
+        return None if ex is None or ey is None else ex / ey
+
+    for other, limit in (("c", 1 / 3), ("b", 1 / 2)):
+        r = ratio("a", other)
+        if r is None:
+            lines.append(f"a vs {other}: one of them never reached the mark in some seed")
+        else:
+            ok = "met" if r <= limit else "MISSED"
+            lines.append(
+                f"a needs {r:.2f}x the epochs of {other} to the mark (target <= {limit:.2f}): {ok}"
+            )
+    diff = by["a"]["best_at_equal"] - by["b"]["best_at_equal"]
+    lines.append(
+        f"at equal epochs a - b = {diff:+.3f} dB (target >= 0): {'met' if diff >= 0 else 'MISSED'}"
+    )
+    r = ratio("a", "a'")
+    lines.append(
+        f"pruned vs complete: best {by['a']['best_psnr']:.3f} vs {by[PRIME]['best_psnr']:.3f} dB, "
+        f"epochs to mark ratio a/a' = {'n/a' if r is None else f'{r:.2f}'}"
+    )
+    return lines
+
+
+def run_benchmark(
+    pairs: int,
+    samples: int,
+    max_epochs: int,
+    seeds: Sequence[int],
+    methods: Sequence[str],
+    log: Callable[[str], None],
+) -> list[dict[str, Any]]:
+    """Every method for every seed on one local Ray; returns per-seed rows then the means."""
+    import ray
+
+    from lensing.cache import default_dataset
+    from lensing.load import load_superres
+
+    data = load_superres(default_dataset("superres", pairs=pairs, workers=1, progress=False))
+    rows: list[dict[str, Any]] = []
+    start_local_ray()
+    try:
+        for seed in seeds:
+            runs = []
+            for method in methods:
+                log(f"seed {seed}: method {method} ({METHODS[method]})")
+                if method == "b":
+                    runs.append(hyperband_run(data, max_epochs, seed))
+                else:
+                    runs.append(ray_run(method, data, samples, max_epochs, seed))
+            rows += score(runs, seed)
+    finally:
+        ray.shutdown()
+    return rows + mean_rows(rows, methods)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the benchmark, print the table and the targets, write the CSV."""
+    parser = OneLineParser(
+        prog="python -m bench.search_efficiency", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--pairs", type=int, default=40, help="super-resolution pairs (10%% val)")
+    parser.add_argument("--samples", type=int, default=9, help="trials of the Ray methods")
+    parser.add_argument("--max-epochs", type=int, default=9, help="epochs a trial may train")
+    parser.add_argument("--seeds", type=int, default=2, help="seeds 0..N-1")
+    parser.add_argument(
+        "--methods",
+        default=",".join(METHODS),
+        help="comma-separated subset of " + ", ".join(METHODS),
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny run (20 pairs, 3 samples, max_epochs 3, 1 seed)"
+    )
+    parser.add_argument("--out", type=Path, default=Path("bench/out/search_efficiency.csv"))
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.pairs, args.samples, args.max_epochs, args.seeds = 20, 3, 3, 1
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    unknown = sorted(set(methods) - set(METHODS))
+    if unknown:
+        parser.error(f"--methods: unknown {unknown}; choose from {', '.join(METHODS)}")
+    print(machine(), file=sys.stderr)
+    start = time.perf_counter()
+    rows = run_benchmark(
+        args.pairs,
+        args.samples,
+        args.max_epochs,
+        range(args.seeds),
+        methods,
+        log=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    print(format_table(rows, COLUMNS))
+    if {"a", "a'", "b", "c"} <= set(methods):
+        print("\n".join(verdict([r for r in rows if r["seed"] == "mean"])))
+    print(f"total {time.perf_counter() - start:.0f} s; {machine()}")
+    write_csv(rows, COLUMNS, args.out)
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    run_cli(main, prog="bench.search_efficiency")

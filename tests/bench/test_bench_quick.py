@@ -1,0 +1,70 @@
+"""Every benchmark runs end to end at its --quick size and writes a sensible CSV (none can rot)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+TIMEOUT_S = 900  # a few times the quick runs' worst case on a shared 2-core machine
+
+
+def run_quick(name: str, tmp_path: Path) -> tuple[str, list[dict[str, str]]]:
+    """``python -m bench.NAME --quick --out tmp/NAME.csv``: its stdout and CSV rows."""
+    out = tmp_path / f"{name}.csv"
+    result = subprocess.run(
+        [sys.executable, "-m", f"bench.{name}", "--quick", "--out", str(out)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"},
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT_S,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    with open(out) as handle:
+        return result.stdout, list(csv.DictReader(handle))
+
+
+def test_search_efficiency_counts_every_epoch_of_every_method(tmp_path: Path) -> None:
+    stdout, rows = run_quick("search_efficiency", tmp_path)
+    seed0 = {r["method"]: r for r in rows if r["seed"] == "0"}
+    assert set(seed0) == {"a", "a'", "b", "c", "d"}
+    assert int(seed0["c"]["epochs"]) == 3 * 3  # 3 samples, all trained to max_epochs 3
+    for method in ("a", "a'", "d"):  # ASHA: every trial trains >= 1 epoch, none more than 3
+        assert 3 <= int(seed0[method]["epochs"]) <= 9
+    assert all(float(r["best_psnr"]) > 20 for r in seed0.values())
+    reached = [r for r in seed0.values() if r["epochs_to_mark"]]
+    assert reached  # the best method reaches its own mark by definition
+    assert "at equal epochs" in stdout
+
+
+def test_overhead_reports_direct_and_ray_trials(tmp_path: Path) -> None:
+    stdout, rows = run_quick("overhead", tmp_path)
+    tasks = {r["task"] for r in rows}
+    assert tasks == {"superres", "classify:small_cnn"}
+    for task in tasks:
+        runs = [r["run"] for r in rows if r["task"] == task]
+        assert runs == ["direct", "ray trial 1", "ray trial 2", "fit/trial"]
+    for row in rows:
+        assert float(row["wall_s"]) >= float(row["train_s"]) > 0
+        assert 0 <= float(row["overhead_frac"]) < 1
+    assert "outside training" in stdout
+
+
+def test_scale_runs_sleeping_trials_and_measures_workers(tmp_path: Path) -> None:
+    stdout, rows = run_quick("scale", tmp_path)
+    (row,) = rows
+    assert (row["concurrent"], row["trials"], row["epochs"]) == ("8", "8", "24")
+    assert 0 < float(row["utilisation"]) <= 1
+    assert int(row["workers"]) >= 8 and float(row["worker_rss_mb"]) > 10
+    assert "utilisation" in stdout
+
+
+def test_gpu_throughput_runs_on_the_cpu(tmp_path: Path) -> None:
+    stdout, rows = run_quick("gpu_throughput", tmp_path)
+    assert [r["model"] for r in rows] == ["superres"]
+    assert float(rows[0]["images_per_s"]) > 0
+    assert "images_per_s" in stdout
