@@ -1,0 +1,86 @@
+"""Storage that stops being writable mid-search: one clear line, exit 2, then ``--resume`` works.
+
+The test puts a file where the storage folder was (its contents moved aside): nothing can be
+written under it, not even by root, for whom ``chmod`` blocks nothing. Putting the folder back
+is the fix; the search then resumes from the state it last saved.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from results.leaderboard import STATUS_COMPLETED
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLES = 2
+EPOCHS = 3
+
+
+def search_command(data: Path, storage: Path, *extra: str) -> list[str]:
+    return [
+        sys.executable, "-m", "search.superres", "--data", str(data), "--samples", str(SAMPLES),
+        "--max-epochs", str(EPOCHS), "--grace-period", str(EPOCHS), "--max-concurrent", "1",
+        "--storage", str(storage), "--name", "s", *extra,
+    ]  # fmt: skip
+
+
+def epochs_reported(experiment: Path) -> dict[str, list[int]]:
+    """The epochs in each trial's result.json, by trial folder name."""
+    runs = {}
+    for path in experiment.glob("*/result.json"):
+        lines = path.read_text().splitlines()
+        runs[path.parent.name] = [json.loads(line)["epoch"] for line in lines if line.strip()]
+    return runs
+
+
+def test_unwritable_storage_stops_the_search_and_resume_finishes_it(
+    tiny_superres_dir: Path, tmp_path: Path
+) -> None:
+    storage, aside = tmp_path / "runs", tmp_path / "runs-aside"
+    experiment = storage / "s"
+    search = subprocess.Popen(
+        search_command(tiny_superres_dir, storage),
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 400
+        while not any(epochs_reported(experiment).values()):
+            assert search.poll() is None, search.stderr.read()[-3000:]
+            assert time.monotonic() < deadline, "no trial reported an epoch"
+            time.sleep(0.2)
+        storage.rename(aside)
+        storage.write_text("the storage is gone\n")
+        _, err = search.communicate(timeout=300)
+    finally:
+        search.kill()
+
+    assert search.returncode == 2, err[-3000:]
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(f"search.superres: error: experiment folder {experiment} "), err[-3000:]
+    assert "--resume --name s" in last
+    assert "Traceback" not in err, err[-3000:]
+    assert storage.read_text() == "the storage is gone\n"  # nothing was written through it
+    before = epochs_reported(aside / "s")
+
+    storage.unlink()
+    aside.rename(storage)
+    resumed = subprocess.run(
+        search_command(tiny_superres_dir, storage, "--resume"),
+        cwd=REPO, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
+    table = pd.read_csv(experiment / "leaderboard.csv")
+    assert len(table) == SAMPLES == table["trial_id"].nunique()
+    assert set(table["status"]) == {STATUS_COMPLETED}, table[["status", "error"]]
+    after = epochs_reported(experiment)
+    for name, epochs in before.items():
+        # The interrupted trial went on from its checkpoint: at most its last epoch was redone.
+        assert after[name][: len(epochs)] == epochs
+        assert len(after[name]) - len(set(after[name])) <= 1, after[name]
+        assert sorted(set(after[name])) == list(range(1, EPOCHS + 1))

@@ -1,0 +1,98 @@
+"""A trial that raises is retried from its checkpoint; one that keeps failing is marked errored.
+
+Failures come from the test-only switch of ``trainables.loop`` (``LENS_SEARCH_FAIL_AT_EPOCH``,
+``LENS_SEARCH_FAIL_ONCE``). A local Ray's worker processes take the environment of the driver at
+``ray.init``, so each test sets the switch first and starts its own Ray.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import ray
+
+from results.leaderboard import STATUS_COMPLETED, STATUS_ERRORED, STATUS_STOPPED
+from search.config import SearchConfig
+from search.run import run_search
+from search.tasks import SUPERRES
+from trainables.loop import FAIL_MARKER
+
+
+@pytest.fixture
+def ray_with_env(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[None]:
+    """A local Ray started after the test's environment (``request.param``) is set."""
+    assert not ray.is_initialized()
+    for name, value in request.param.items():
+        monkeypatch.setenv(name, value)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+def reported(experiment: Path) -> dict[str, list[dict]]:
+    """Every result a trial reported (its result.json lines), by trial id."""
+    runs = {}
+    for path in experiment.glob("*/result.json"):
+        lines = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        runs[lines[0]["trial_id"]] = lines
+    return runs
+
+
+@pytest.mark.parametrize(
+    "ray_with_env",
+    [{"LENS_SEARCH_FAIL_AT_EPOCH": "2", "LENS_SEARCH_FAIL_ONCE": "1"}],
+    indirect=True,
+)
+def test_failed_trial_resumes_from_its_checkpoint(
+    ray_with_env: None, tiny_superres_dir: Path, tmp_path: Path
+) -> None:
+    config = SearchConfig(
+        samples=2, max_epochs=3, grace_period=3, data=str(tiny_superres_dir),
+        storage=str(tmp_path), name="retry", max_failures=1,
+    )  # fmt: skip
+    table = run_search(SUPERRES, config)
+
+    assert len(table) == 2
+    assert set(table["status"]) == {STATUS_COMPLETED}, table[["status", "error"]]
+    assert (table["error"] == "").all()
+    for trial_id, results in reported(tmp_path / "retry").items():
+        # Each trial failed once right after epoch 2 and went on from that epoch's checkpoint:
+        # no epoch was trained twice, and Ray counted the third epoch as the first of a restore.
+        assert [r["epoch"] for r in results] == [1, 2, 3], trial_id
+        assert [r["iterations_since_restore"] for r in results] == [1, 2, 1], trial_id
+    for checkpoint in table["checkpoint"]:
+        assert (Path(checkpoint) / FAIL_MARKER).is_file()  # the failure really happened
+
+
+@pytest.mark.parametrize("ray_with_env", [{"LENS_SEARCH_FAIL_AT_EPOCH": "2"}], indirect=True)
+def test_trial_that_keeps_failing_is_errored_and_the_search_goes_on(
+    ray_with_env: None, tiny_superres_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # One trial at a time: the first always passes ASHA's epoch-1 rung, so it reaches epoch 2 and
+    # fails there on every attempt; the trials after it still run (ASHA may stop them at epoch 1).
+    config = SearchConfig(
+        samples=3, max_epochs=4, reduction_factor=2, max_concurrent=1, max_failures=1,
+        data=str(tiny_superres_dir), storage=str(tmp_path), name="fail",
+    )  # fmt: skip
+    table = run_search(SUPERRES, config)
+    out = capsys.readouterr().out
+
+    assert len(table) == 3 == table["trial_id"].nunique()
+    errored = table[table["status"] == STATUS_ERRORED]
+    assert len(errored) >= 1
+    # Attempt 1 trains epochs 1-2, the retry from epoch 2's checkpoint trains epoch 3: two failures.
+    assert (errored["epochs"] == 3).all(), errored[["epochs", "error"]]
+    assert errored["error"].str.contains("RuntimeError: injected failure at epoch 2").all()
+    others = table[table["status"] != STATUS_ERRORED]
+    assert set(others["status"]) <= {STATUS_STOPPED}
+    assert (others["epochs"] == 1).all()
+    first = min(reported(tmp_path / "fail").items(), key=lambda item: item[1][0]["timestamp"])
+    assert first[0] in set(errored["trial_id"])
+    assert f"errored: {len(errored)}" in out
+    assert pd.read_csv(tmp_path / "fail" / "leaderboard.csv")["trial_id"].nunique() == 3
