@@ -252,10 +252,13 @@ CASES = [
         "space-unknown-parameter",
         "superres",
         flags(space={"learning_rate_typo": {"low": 1e-4, "high": 1e-3}}),
-        "learning_rate_typo",
+        "unknown parameter 'learning_rate_typo'",
     ),
     Case(
-        "space-inverted-range", "superres", flags(space={"lr": {"low": 1e-2, "high": 1e-4}}), "lr"
+        "space-inverted-range",
+        "superres",
+        flags(space={"lr": {"low": 1e-2, "high": 1e-4}}),
+        "lr: inverted range",
     ),
     Case("zero-samples", "superres", flags("--samples", "0"), "--samples must be at least 1"),
     Case("negative-samples", "classify", flags("--samples", "-3"), "--samples must be at least 1"),
