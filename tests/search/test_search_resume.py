@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -19,9 +20,11 @@ SAMPLES = 5
 
 
 def trial_dirs(experiment: Path) -> list[Path]:
+    """Trial folders in the order the trials started (``_superres_fn_<random id>_<count>_...``)."""
     if not experiment.is_dir():
         return []
-    return sorted(p for p in experiment.iterdir() if p.is_dir() and "_fn_" in p.name)
+    found = [p for p in experiment.iterdir() if p.is_dir() and "_fn_" in p.name]
+    return sorted(found, key=lambda p: int(p.name.split("_fn_", 1)[1].split("_")[1]))
 
 
 def search_command(data: Path, storage: Path, *extra: str) -> list[str]:
@@ -48,6 +51,9 @@ def test_driver_sigkill_then_resume(tiny_superres_dir: Path, tmp_path: Path) -> 
             assert time.monotonic() < deadline, "the search made no progress"
             time.sleep(0.5)
         finished = {p.name: (p / "result.json").read_bytes() for p in trial_dirs(experiment)[:2]}
+        configs = {
+            p.name: json.loads((p / "params.json").read_text()) for p in trial_dirs(experiment)[:2]
+        }
         os.kill(driver.pid, signal.SIGKILL)
         driver.wait(timeout=30)
     finally:
@@ -67,4 +73,8 @@ def test_driver_sigkill_then_resume(tiny_superres_dir: Path, tmp_path: Path) -> 
     for name, before in finished.items():
         # Finished trials were neither lost nor retrained: their reported epochs are unchanged.
         assert (experiment / name / "result.json").read_bytes() == before
+        # ... and the final leaderboard holds them with the configurations they were trained with.
+        trial_id = json.loads(before.splitlines()[0])["trial_id"]
+        row = table.set_index("trial_id").loc[trial_id]
+        assert {k: row[f"config/{k}"] for k in configs[name]} == configs[name]
     assert f"Trials: {SAMPLES}" in resumed.stdout
