@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import ray
@@ -19,7 +20,6 @@ from results.leaderboard import STATUS_COMPLETED, STATUS_ERRORED, STATUS_STOPPED
 from search.config import SearchConfig
 from search.run import run_search
 from search.tasks import SUPERRES
-from trainables.loop import FAIL_MARKER
 
 
 @pytest.fixture
@@ -33,6 +33,19 @@ def ray_with_env(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
         yield
     finally:
         ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def small_pairs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """12 LR/HR pairs of 8x8 -> 16x16 (HR averaged down to LR): epochs take milliseconds."""
+    root = tmp_path_factory.mktemp("pairs")
+    hr = np.random.default_rng(0).random((12, 16, 16)).astype(np.float32)
+    lr = hr.reshape(12, 8, 2, 8, 2).mean(axis=(2, 4))
+    for kind, images in (("LR", lr), ("HR", hr)):
+        (root / kind).mkdir()
+        for i, image in enumerate(images):
+            np.save(root / kind / f"sample{i}.npy", image[None])
+    return root
 
 
 def reported(experiment: Path) -> dict[str, list[dict]]:
@@ -50,10 +63,10 @@ def reported(experiment: Path) -> dict[str, list[dict]]:
     indirect=True,
 )
 def test_failed_trial_resumes_from_its_checkpoint(
-    ray_with_env: None, tiny_superres_dir: Path, tmp_path: Path
+    ray_with_env: None, small_pairs: Path, tmp_path: Path
 ) -> None:
     config = SearchConfig(
-        samples=2, max_epochs=3, grace_period=3, data=str(tiny_superres_dir),
+        samples=2, max_epochs=3, grace_period=3, data=str(small_pairs),
         storage=str(tmp_path), name="retry", max_failures=1,
     )  # fmt: skip
     table = run_search(SUPERRES, config)
@@ -63,22 +76,21 @@ def test_failed_trial_resumes_from_its_checkpoint(
     assert (table["error"] == "").all()
     for trial_id, results in reported(tmp_path / "retry").items():
         # Each trial failed once right after epoch 2 and went on from that epoch's checkpoint:
-        # no epoch was trained twice, and Ray counted the third epoch as the first of a restore.
+        # no epoch was trained twice, and Ray counted the third epoch as the first after a
+        # restore (which only a failure causes here).
         assert [r["epoch"] for r in results] == [1, 2, 3], trial_id
         assert [r["iterations_since_restore"] for r in results] == [1, 2, 1], trial_id
-    for checkpoint in table["checkpoint"]:
-        assert (Path(checkpoint) / FAIL_MARKER).is_file()  # the failure really happened
 
 
 @pytest.mark.parametrize("ray_with_env", [{"LENS_SEARCH_FAIL_AT_EPOCH": "2"}], indirect=True)
 def test_trial_that_keeps_failing_is_errored_and_the_search_goes_on(
-    ray_with_env: None, tiny_superres_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    ray_with_env: None, small_pairs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # One trial at a time: the first always passes ASHA's epoch-1 rung, so it reaches epoch 2 and
     # fails there on every attempt; the trials after it still run (ASHA may stop them at epoch 1).
     config = SearchConfig(
         samples=3, max_epochs=4, reduction_factor=2, max_concurrent=1, max_failures=1,
-        data=str(tiny_superres_dir), storage=str(tmp_path), name="fail",
+        data=str(small_pairs), storage=str(tmp_path), name="fail",
     )  # fmt: skip
     table = run_search(SUPERRES, config)
     out = capsys.readouterr().out
