@@ -86,7 +86,8 @@ def test_existing_name_is_refused_and_left_untouched(
     earlier.mkdir(parents=True)
     (earlier / "leaderboard.csv").write_text("rank,trial_id\n1,abc\n")
     before = (earlier / "leaderboard.csv").stat().st_mtime_ns
-    line = run_inprocess("superres", ["--storage", str(tmp_path / "runs"), "--name", "mine"], capsys)
+    argv = ["--storage", str(tmp_path / "runs"), "--name", "mine"]
+    line = run_inprocess("superres", argv, capsys)
     assert "already exists" in line and "--resume" in line
     assert (earlier / "leaderboard.csv").read_text() == "rank,trial_id\n1,abc\n"
     assert (earlier / "leaderboard.csv").stat().st_mtime_ns == before

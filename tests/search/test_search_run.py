@@ -1,4 +1,4 @@
-"""Real local Ray searches on tiny simulated data: ASHA stops trials, the leaderboard is Ray's truth."""
+"""Real local Ray searches on tiny data: ASHA stops trials, the leaderboard matches Ray."""
 
 from __future__ import annotations
 
