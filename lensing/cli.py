@@ -21,8 +21,11 @@ class OneLineParser(argparse.ArgumentParser):
         sys.exit(EXIT_USER_ERROR)
 
 
-def run_cli(main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None,
-            prog: str = "lens-search") -> None:
+def run_cli(
+    main: Callable[[Sequence[str] | None], int | None],
+    argv: Sequence[str] | None = None,
+    prog: str = "lens-search",
+) -> None:
     """Run ``main(argv)``; a LensSearchError becomes one line on stderr and exit status 2."""
     try:
         code = main(argv)

@@ -47,8 +47,9 @@ class SuperResEvaluation:
         return {"metrics": self.metrics}
 
 
-def evaluate_classifier(model: Any, x_val: np.ndarray, y_val: np.ndarray,
-                        classes: tuple[str, ...]) -> ClassifierEvaluation:
+def evaluate_classifier(
+    model: Any, x_val: np.ndarray, y_val: np.ndarray, classes: tuple[str, ...]
+) -> ClassifierEvaluation:
     """Macro and per-class AUC, accuracy, loss and confusion matrix on ``(x_val, y_val)``."""
     probs = model.predict(np.asarray(x_val, np.float32), batch_size=PREDICT_BATCH, verbose=0)
     probs = np.asarray(probs, dtype=np.float64)

@@ -70,8 +70,12 @@ def superres_samples_figure(evaluation: SuperResEvaluation, count: int = 4) -> F
     figure = Figure(figsize=(12, 3 * count))
     columns = ("LR", "bicubic", "model", "HR")
     for row in range(count):
-        images = (evaluation.lr[row], evaluation.bicubic[row], evaluation.pred[row],
-                  evaluation.hr[row])
+        images = (
+            evaluation.lr[row],
+            evaluation.bicubic[row],
+            evaluation.pred[row],
+            evaluation.hr[row],
+        )
         for col, (title, image) in enumerate(zip(columns, images, strict=True)):
             axes = figure.add_subplot(count, len(columns), row * len(columns) + col + 1)
             axes.imshow(np.squeeze(image), cmap="inferno", vmin=0.0, vmax=1.0)

@@ -32,8 +32,9 @@ class NotEnoughTrials(Exception):
 def distribution(param: Any, values: list[Any]) -> BaseDistribution | None:
     """The Optuna distribution of a searched parameter covering ``values`` (None if fixed)."""
     if isinstance(param, ChoiceParam):
-        choices = tuple(param.choices) + tuple(v for v in dict.fromkeys(values)
-                                               if v not in param.choices)
+        choices = tuple(param.choices) + tuple(
+            v for v in dict.fromkeys(values) if v not in param.choices
+        )
         return CategoricalDistribution(choices)
     if isinstance(param, FloatParam | IntParam):
         low, high = min([param.low, *values]), max([param.high, *values])
@@ -45,8 +46,13 @@ def distribution(param: Any, values: list[Any]) -> BaseDistribution | None:
     return None
 
 
-def completed_study(table: pd.DataFrame, configs: Mapping[str, dict[str, Any]],
-                    space: SearchSpace, metric: str, mode: str) -> optuna.Study:
+def completed_study(
+    table: pd.DataFrame,
+    configs: Mapping[str, dict[str, Any]],
+    space: SearchSpace,
+    metric: str,
+    mode: str,
+) -> optuna.Study:
     """An in-memory study holding every completed trial of the leaderboard ``table``."""
     done = table[(table["status"] == STATUS_COMPLETED) & table[f"best_{metric}"].notna()]
     if len(done) < MIN_TRIALS:
@@ -64,17 +70,24 @@ def completed_study(table: pd.DataFrame, configs: Mapping[str, dict[str, Any]],
             distributions[param.name] = dist
     study = optuna.create_study(direction="maximize" if mode == "max" else "minimize")
     for row, value in zip(rows, done[f"best_{metric}"], strict=True):
-        study.add_trial(optuna.trial.create_trial(
-            params={name: row[name] for name in distributions},
-            distributions=distributions,
-            value=float(value),
-        ))
+        study.add_trial(
+            optuna.trial.create_trial(
+                params={name: row[name] for name in distributions},
+                distributions=distributions,
+                value=float(value),
+            )
+        )
     return study
 
 
-def param_importances(table: pd.DataFrame, configs: Mapping[str, dict[str, Any]],
-                      space: SearchSpace, metric: str, mode: str,
-                      seed: int = 0) -> dict[str, float]:
+def param_importances(
+    table: pd.DataFrame,
+    configs: Mapping[str, dict[str, Any]],
+    space: SearchSpace,
+    metric: str,
+    mode: str,
+    seed: int = 0,
+) -> dict[str, float]:
     """fANOVA importance of each searched parameter (sums to 1), most important first."""
     study = completed_study(table, configs, space, metric, mode)
     evaluator = optuna.importance.FanovaImportanceEvaluator(seed=seed)

@@ -18,8 +18,13 @@ from lensing.cli import native_stderr_silenced
 from lensing.errors import LensSearchError
 from lensing.output import staging_folder
 
-__all__ = ["check_new_file", "check_writable", "native_stderr_silenced", "output_folder",
-           "quiet_keras_import"]
+__all__ = [
+    "check_new_file",
+    "check_writable",
+    "native_stderr_silenced",
+    "output_folder",
+    "quiet_keras_import",
+]
 
 
 def quiet_keras_import() -> None:

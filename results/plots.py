@@ -53,19 +53,32 @@ def trial_histories(grid: ResultGrid, metric: str) -> dict[str, pd.DataFrame]:
     return histories
 
 
-def learning_curves_figure(histories: Mapping[str, pd.DataFrame], table: pd.DataFrame,
-                           metric: str, max_epochs: int) -> Figure:
+def learning_curves_figure(
+    histories: Mapping[str, pd.DataFrame], table: pd.DataFrame, metric: str, max_epochs: int
+) -> Figure:
     """One line per trial; trials stopped early end with an x, well short of ``max_epochs``."""
     figure = Figure(figsize=(8, 5))
     axes = figure.add_subplot()
     status = dict(zip(table["trial_id"], table["status"], strict=True))
     for trial_id, history in histories.items():
         stopped = status.get(trial_id) == STATUS_STOPPED
-        (line,) = axes.plot(history["epoch"], history[metric], marker=".", label=trial_id,
-                            alpha=0.6 if stopped else 1.0, linestyle="--" if stopped else "-")
+        (line,) = axes.plot(
+            history["epoch"],
+            history[metric],
+            marker=".",
+            label=trial_id,
+            alpha=0.6 if stopped else 1.0,
+            linestyle="--" if stopped else "-",
+        )
         if stopped:
-            axes.plot(history["epoch"].iloc[-1:], history[metric].iloc[-1:], marker="x",
-                      color=line.get_color(), markersize=9, linestyle="none")
+            axes.plot(
+                history["epoch"].iloc[-1:],
+                history[metric].iloc[-1:],
+                marker="x",
+                color=line.get_color(),
+                markersize=9,
+                linestyle="none",
+            )
     axes.set_xlim(0.5, max_epochs + 0.5)
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_xlabel("epoch")
@@ -93,8 +106,13 @@ def best_so_far_figure(progress: pd.DataFrame, metric: str) -> Figure:
     """The best ``metric`` against the epochs trained by all trials together."""
     figure = Figure(figsize=(7, 4.5))
     axes = figure.add_subplot()
-    axes.scatter(progress["cumulative_epochs"], progress[metric], s=12, color="grey",
-                 label="each reported epoch")
+    axes.scatter(
+        progress["cumulative_epochs"],
+        progress[metric],
+        s=12,
+        color="grey",
+        label="each reported epoch",
+    )
     axes.step(progress["cumulative_epochs"], progress["best"], where="post", label="best so far")
     axes.set_xlabel("epochs trained, all trials together")
     axes.set_ylabel(metric)
@@ -131,8 +149,13 @@ def unit_position(param: Any, value: Any) -> float:
     return math.nan
 
 
-def top_trials_figure(table: pd.DataFrame, configs: Mapping[str, dict[str, Any]],
-                      space: SearchSpace, metric: str, top: int) -> Figure:
+def top_trials_figure(
+    table: pd.DataFrame,
+    configs: Mapping[str, dict[str, Any]],
+    space: SearchSpace,
+    metric: str,
+    top: int,
+) -> Figure:
     """Parallel coordinates of the ``top`` scored trials: one line each, coloured by score."""
     scored = table[table[f"best_{metric}"].notna()].head(top)
     names = space.searched()
@@ -148,10 +171,22 @@ def top_trials_figure(table: pd.DataFrame, configs: Mapping[str, dict[str, Any]]
         axes.plot(range(len(names)), ys, color=cmap(norm(score)), marker="o", label=trial_id)
     for index, name in enumerate(names):
         low, high = _range_labels(space[name])
-        axes.annotate(low, (index, 0), xytext=(0, -14), textcoords="offset points",
-                      ha="center", fontsize="x-small")
-        axes.annotate(high, (index, 1), xytext=(0, 6), textcoords="offset points",
-                      ha="center", fontsize="x-small")
+        axes.annotate(
+            low,
+            (index, 0),
+            xytext=(0, -14),
+            textcoords="offset points",
+            ha="center",
+            fontsize="x-small",
+        )
+        axes.annotate(
+            high,
+            (index, 1),
+            xytext=(0, 6),
+            textcoords="offset points",
+            ha="center",
+            fontsize="x-small",
+        )
     axes.set_xticks(range(len(names)), names, rotation=30, ha="right")
     axes.set_yticks([])
     axes.set_ylim(-0.15, 1.15)
@@ -185,8 +220,9 @@ def default_out(experiment: str) -> Path:
     return Path(experiment).expanduser() / "plots"
 
 
-def make_plots(experiment: str, out: str | Path | None = None, top: int = DEFAULT_TOP,
-               force: bool = False) -> tuple[Path, str]:
+def make_plots(
+    experiment: str, out: str | Path | None = None, top: int = DEFAULT_TOP, force: bool = False
+) -> tuple[Path, str]:
     """Write the plots of ``experiment``; return the folder and the importance note ('' if ok)."""
     if top < 1:
         raise LensSearchError(f"--top must be at least 1, got {top}")
@@ -197,19 +233,25 @@ def make_plots(experiment: str, out: str | Path | None = None, top: int = DEFAUL
     histories = trial_histories(grid, metric)
     note = ""
     try:
-        importances: dict[str, float] | None = param_importances(table, configs, space, metric,
-                                                                 mode)
+        importances: dict[str, float] | None = param_importances(
+            table, configs, space, metric, mode
+        )
     except NotEnoughTrials as exc:
         importances, note = None, str(exc)
     with output_folder(target, force) as staging:
-        save(learning_curves_figure(histories, table, metric, settings.max_epochs),
-             staging / "learning_curves.png")
-        save(best_so_far_figure(best_so_far(histories, metric, mode), metric),
-             staging / "best_so_far.png")
+        save(
+            learning_curves_figure(histories, table, metric, settings.max_epochs),
+            staging / "learning_curves.png",
+        )
+        save(
+            best_so_far_figure(best_so_far(histories, metric, mode), metric),
+            staging / "best_so_far.png",
+        )
         save(importance_figure(importances, note), staging / "importance.png")
         if importances:
-            pd.DataFrame({"param": list(importances), "importance": list(importances.values())}
-                         ).to_csv(staging / "importance.csv", index=False)
+            pd.DataFrame(
+                {"param": list(importances), "importance": list(importances.values())}
+            ).to_csv(staging / "importance.csv", index=False)
         save(top_trials_figure(table, configs, space, metric, top), staging / "top_trials.png")
     return target, note
 

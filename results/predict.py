@@ -54,7 +54,7 @@ def find_inputs(data: str | Path) -> list[tuple[Path, str]]:
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def predict_classes(model: Any, inputs: list[tuple[Path, str]]) -> pd.DataFrame:
@@ -95,8 +95,7 @@ def predict_superres(model: Any, inputs: list[tuple[Path, str]], out: Path) -> i
     return len(inputs)
 
 
-def predict(model_path: str | Path, data: str | Path, out: str | Path,
-            force: bool = False) -> Path:
+def predict(model_path: str | Path, data: str | Path, out: str | Path, force: bool = False) -> Path:
     """Predict every image of ``data`` with the model at ``model_path`` into ``out``."""
     target = check_writable(out, force)
     inputs = find_inputs(data)
@@ -112,8 +111,10 @@ def predict(model_path: str | Path, data: str | Path, out: str | Path,
             table = predict_classes(model, inputs)
             table.to_csv(staging / PREDICTIONS_FILE, index=False)
             counts = table["predicted"].value_counts().to_dict()
-            print(f"{len(table)} images classified: "
-                  + ", ".join(f"{c} {counts.get(c, 0)}" for c in CLASSES))
+            print(
+                f"{len(table)} images classified: "
+                + ", ".join(f"{c} {counts.get(c, 0)}" for c in CLASSES)
+            )
         else:
             count = predict_superres(model, inputs, staging)
             print(f"{count} images upscaled x2")

@@ -56,12 +56,21 @@ def load_task_data(settings: ExperimentSettings, path: Path) -> Any:
     from search.tasks import TASKS
 
     task = TASKS[settings.task]
-    return task.load_data(path, image_size=settings.config.get("image_size") if
-                          task.has_backbone else None)
+    return task.load_data(
+        path, image_size=settings.config.get("image_size") if task.has_backbone else None
+    )
 
 
-def train_model(settings: ExperimentSettings, trial: RankedTrial, data: Any, *, epochs: int,
-                seed: int, folder: Path, verbose: int = 1) -> tuple[list[dict[str, Any]], Any]:
+def train_model(
+    settings: ExperimentSettings,
+    trial: RankedTrial,
+    data: Any,
+    *,
+    epochs: int,
+    seed: int,
+    folder: Path,
+    verbose: int = 1,
+) -> tuple[list[dict[str, Any]], Any]:
     """Train ``trial.config`` from scratch; return the history and the trained Keras model."""
     from trainables import (
         build_classifier,
@@ -74,18 +83,35 @@ def train_model(settings: ExperimentSettings, trial: RankedTrial, data: Any, *, 
     metric = settings.metric
 
     def report(metrics: dict[str, Any], _folder: Path | None) -> None:
-        print(f"epoch {metrics['epoch']}/{epochs}: {metric} {metrics[metric]:.4f}, "
-              f"loss {metrics['loss']:.4g} ({metrics['epoch_seconds']:.1f} s)", flush=True)
+        print(
+            f"epoch {metrics['epoch']}/{epochs}: {metric} {metrics[metric]:.4f}, "
+            f"loss {metrics['loss']:.4g} ({metrics['epoch_seconds']:.1f} s)",
+            flush=True,
+        )
 
-    common = {"epochs": epochs, "seed": seed, "checkpoint_dir": folder, "on_epoch": report,
-              "verbose": verbose}
+    common = {
+        "epochs": epochs,
+        "seed": seed,
+        "checkpoint_dir": folder,
+        "on_epoch": report,
+        "verbose": verbose,
+    }
     if settings.task == "classify":
         cfg = settings.config
-        history = train_classifier(trial.config, data, backbone=cfg["backbone"],
-                                   image_size=cfg["image_size"], weights=cfg.get("weights"),
-                                   **common)
-        model = build_classifier(trial.config, image_size=cfg["image_size"],
-                                 backbone=cfg["backbone"], num_classes=len(data.classes))
+        history = train_classifier(
+            trial.config,
+            data,
+            backbone=cfg["backbone"],
+            image_size=cfg["image_size"],
+            weights=cfg.get("weights"),
+            **common,
+        )
+        model = build_classifier(
+            trial.config,
+            image_size=cfg["image_size"],
+            backbone=cfg["backbone"],
+            num_classes=len(data.classes),
+        )
     else:
         history = train_superres(trial.config, data, **common)
         model = build_superres(trial.config, lr_size=data.lr_train.shape[1:3])
@@ -94,8 +120,9 @@ def train_model(settings: ExperimentSettings, trial: RankedTrial, data: Any, *, 
     return history, model
 
 
-def evaluate_and_draw(settings: ExperimentSettings, model: Any, data: Any,
-                      out: Path) -> dict[str, Any]:
+def evaluate_and_draw(
+    settings: ExperimentSettings, model: Any, data: Any, out: Path
+) -> dict[str, Any]:
     """Evaluate on the validation set, write the task's PNGs, return the metrics JSON part."""
     from results.evaluate import evaluate_classifier, evaluate_superres
     from results.figures import confusion_figure, roc_figure, save, superres_samples_figure
@@ -110,9 +137,17 @@ def evaluate_and_draw(settings: ExperimentSettings, model: Any, data: Any,
     return sr.to_json()
 
 
-def retrain(experiment: str, *, epochs: int = DEFAULT_EPOCHS, rank: int = 1,
-            out: str | Path | None = None, data: str | None = None, seed: int | None = None,
-            force: bool = False, verbose: int = 1) -> Path:
+def retrain(
+    experiment: str,
+    *,
+    epochs: int = DEFAULT_EPOCHS,
+    rank: int = 1,
+    out: str | Path | None = None,
+    data: str | None = None,
+    seed: int | None = None,
+    force: bool = False,
+    verbose: int = 1,
+) -> Path:
     """Retrain the trial at ``rank`` for ``epochs`` epochs; return the output folder."""
     if epochs < 1:
         raise LensSearchError(f"--epochs must be at least 1, got {epochs}")
@@ -122,14 +157,24 @@ def retrain(experiment: str, *, epochs: int = DEFAULT_EPOCHS, rank: int = 1,
     source = data_path(settings, data)
     dataset = load_task_data(settings, source)
     seed = int(settings.config.get("seed", 0)) if seed is None else seed
-    print(f"retraining rank {rank} (trial {trial.trial_id}, best {settings.metric} "
-          f"{trial.best:.4f} after {trial.epochs} epochs in the search) for {epochs} epochs "
-          f"on {_device()}", flush=True)
+    print(
+        f"retraining rank {rank} (trial {trial.trial_id}, best {settings.metric} "
+        f"{trial.best:.4f} after {trial.epochs} epochs in the search) for {epochs} epochs "
+        f"on {_device()}",
+        flush=True,
+    )
     from results.export import load_model, save_model
 
     with output_folder(target, force) as staging, tempfile.TemporaryDirectory() as scratch:
-        history, model = train_model(settings, trial, dataset, epochs=epochs, seed=seed,
-                                     folder=Path(scratch), verbose=verbose)
+        history, model = train_model(
+            settings,
+            trial,
+            dataset,
+            epochs=epochs,
+            seed=seed,
+            folder=Path(scratch),
+            verbose=verbose,
+        )
         save_model(model, staging / MODEL_FILE)
         reloaded = load_model(staging / MODEL_FILE)
         evaluation = evaluate_and_draw(settings, reloaded, dataset, staging)
@@ -148,8 +193,15 @@ def _device() -> str:
     return f"{where}, precision {choose_precision()}"
 
 
-def _summary(experiment: str, settings: ExperimentSettings, trial: RankedTrial, epochs: int,
-             seed: int, source: Path, data: Any) -> dict[str, Any]:
+def _summary(
+    experiment: str,
+    settings: ExperimentSettings,
+    trial: RankedTrial,
+    epochs: int,
+    seed: int,
+    source: Path,
+    data: Any,
+) -> dict[str, Any]:
     n_val = len(data.y_val) if settings.task == "classify" else len(data.lr_val)
     n_train = len(data.y_train) if settings.task == "classify" else len(data.lr_train)
     return {
@@ -157,8 +209,12 @@ def _summary(experiment: str, settings: ExperimentSettings, trial: RankedTrial, 
         "experiment": experiment,
         "rank": trial.rank,
         "trial_id": trial.trial_id,
-        "search": {"metric": settings.metric, "best": trial.best, "epochs": trial.epochs,
-                   "status": trial.status},
+        "search": {
+            "metric": settings.metric,
+            "best": trial.best,
+            "epochs": trial.epochs,
+            "status": trial.status,
+        },
         "config": trial.config,
         "epochs": epochs,
         "seed": seed,
@@ -188,8 +244,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="replace an existing --out folder")
     args = parser.parse_args(argv)
     quiet_keras_import()
-    retrain(args.experiment, epochs=args.epochs, rank=args.rank, out=args.out, data=args.data,
-            seed=args.seed, force=args.force)
+    retrain(
+        args.experiment,
+        epochs=args.epochs,
+        rank=args.rank,
+        out=args.out,
+        data=args.data,
+        seed=args.seed,
+        force=args.force,
+    )
     return 0
 
 

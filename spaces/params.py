@@ -132,8 +132,10 @@ Param = FloatParam | IntParam | ChoiceParam | FixedParam
 
 def _check_range(name: str, low: float, high: float, log: bool) -> None:
     for bound, value in (("low", low), ("high", high)):
-        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(
-            value
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
         ):
             raise LensSearchError(f"{name}: {bound} must be a finite number, got {value!r}")
     if low > high:

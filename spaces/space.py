@@ -107,7 +107,11 @@ class SearchSpace:
             elif isinstance(p, IntParam):
                 sampling = "log" if p.log else "linear"
                 value = hp.Int(
-                    p.name, p.low, p.high, step=p.step, sampling=sampling,
+                    p.name,
+                    p.low,
+                    p.high,
+                    step=p.step,
+                    sampling=sampling,
                     default=p.default_value(),
                 )
             elif isinstance(p, ChoiceParam) and p.is_bool:

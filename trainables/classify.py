@@ -32,23 +32,27 @@ def resize_images(x: np.ndarray, image_size: int, chunk: int = 256) -> np.ndarra
     if x.shape[1:3] == (image_size, image_size):
         return x
     parts = [
-        keras.ops.convert_to_numpy(keras.ops.image.resize(
-            x[i:i + chunk], (image_size, image_size), interpolation="bilinear", antialias=True
-        ))
+        keras.ops.convert_to_numpy(
+            keras.ops.image.resize(
+                x[i : i + chunk], (image_size, image_size), interpolation="bilinear", antialias=True
+            )
+        )
         for i in range(0, len(x), chunk)
     ]
     return np.clip(np.concatenate(parts), 0.0, 1.0).astype(np.float32)
 
 
-def classification_metrics(y_true: np.ndarray, probs: np.ndarray,
-                           classes: Sequence[str]) -> dict[str, float]:
+def classification_metrics(
+    y_true: np.ndarray, probs: np.ndarray, classes: Sequence[str]
+) -> dict[str, float]:
     """Validation metrics of predicted probabilities; a diverged model (NaN) scores as chance."""
     probs = np.asarray(probs, dtype=np.float64)
     if not np.isfinite(probs).all():
         probs = np.where(np.isfinite(probs).all(axis=1, keepdims=True), probs, 1.0 / len(classes))
     metrics = {"val_auc": macro_auc(y_true, probs)}
-    metrics.update({f"val_auc_{name}": auc
-                    for name, auc in per_class_auc(y_true, probs, classes).items()})
+    metrics.update(
+        {f"val_auc_{name}": auc for name, auc in per_class_auc(y_true, probs, classes).items()}
+    )
     metrics["val_loss"] = cross_entropy(y_true, probs)
     metrics["val_accuracy"] = accuracy(y_true, probs)
     return metrics
@@ -79,18 +83,29 @@ def train_classifier(
     y_train = np.asarray(data.y_train, dtype=np.int64)
     y_val = np.asarray(data.y_val, dtype=np.int64)
     model = build_classifier(
-        config, image_size=image_size, backbone=backbone,
-        weights=None if resume_from is not None else weights, num_classes=len(classes),
+        config,
+        image_size=image_size,
+        backbone=backbone,
+        weights=None if resume_from is not None else weights,
+        num_classes=len(classes),
     )
 
     def train_epoch(epoch: int) -> float:
-        batches = ShuffledBatches(x_train, y_train, batch_size=int(config["batch_size"]),
-                                  seed=seed, epoch=epoch)
+        batches = ShuffledBatches(
+            x_train, y_train, batch_size=int(config["batch_size"]), seed=seed, epoch=epoch
+        )
         return fit_one_epoch(model, batches, epoch, verbose)
 
     def evaluate() -> dict[str, float]:
         probs = model.predict(x_val, batch_size=PREDICT_BATCH, verbose=0)
         return classification_metrics(y_val, probs, classes)
 
-    return run_epochs(model, epochs=epochs, train_epoch=train_epoch, evaluate=evaluate,
-                      checkpoint_dir=checkpoint_dir, resume_from=resume_from, on_epoch=on_epoch)
+    return run_epochs(
+        model,
+        epochs=epochs,
+        train_epoch=train_epoch,
+        evaluate=evaluate,
+        checkpoint_dir=checkpoint_dir,
+        resume_from=resume_from,
+        on_epoch=on_epoch,
+    )

@@ -43,10 +43,16 @@ def macro_auc(y_true: np.ndarray, probs: np.ndarray) -> float:
     if len(np.unique(y_true)) == n_classes:
         if n_classes == 2:
             return float(roc_auc_score(y_true, probs[:, 1]))
-        return float(roc_auc_score(y_true, probs, multi_class="ovr", average="macro",
-                                   labels=list(range(n_classes))))
-    aucs = [a for a in per_class_auc(y_true, probs, [str(i) for i in range(n_classes)]).values()
-            if not np.isnan(a)]
+        return float(
+            roc_auc_score(
+                y_true, probs, multi_class="ovr", average="macro", labels=list(range(n_classes))
+            )
+        )
+    aucs = [
+        a
+        for a in per_class_auc(y_true, probs, [str(i) for i in range(n_classes)]).values()
+        if not np.isnan(a)
+    ]
     return float(np.mean(aucs)) if aucs else float("nan")
 
 

@@ -197,8 +197,13 @@ def build_superres(
     inputs = keras.Input((height, width, 1), name="lr")
     x = inputs
     for i in range(1, num_layers + 1):
-        x = layers.Conv2D(int(config[f"filters_{i}"]), kernel_size, padding="same",
-                          activation="relu", name=f"conv_{i}")(x)
+        x = layers.Conv2D(
+            int(config[f"filters_{i}"]),
+            kernel_size,
+            padding="same",
+            activation="relu",
+            name=f"conv_{i}",
+        )(x)
         if dropout > 0:
             x = layers.Dropout(dropout)(x)
     x = layers.Conv2D(4, 3, padding="same", kernel_initializer="zeros", name="to_subpixels")(x)

@@ -29,8 +29,9 @@ def augment_pairs(config: dict[str, Any]) -> Augment | None:
     if not (flip or rot90 or translation > 0):
         return None
 
-    def augment(lr: np.ndarray, hr: np.ndarray,
-                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    def augment(
+        lr: np.ndarray, hr: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
         lr, hr = lr.copy(), hr.copy()
         square = lr.shape[1] == lr.shape[2]
         max_shift = int(round(translation * min(lr.shape[1:3])))
@@ -90,14 +91,31 @@ def train_superres(
     baseline = bicubic_baseline(lr_val, hr_val)
 
     def train_epoch(epoch: int) -> float:
-        batches = ShuffledBatches(lr_train, hr_train, batch_size=int(config["batch_size"]),
-                                  seed=seed, epoch=epoch, augment=augment)
+        batches = ShuffledBatches(
+            lr_train,
+            hr_train,
+            batch_size=int(config["batch_size"]),
+            seed=seed,
+            epoch=epoch,
+            augment=augment,
+        )
         return fit_one_epoch(model, batches, epoch, verbose)
 
     def evaluate() -> dict[str, float]:
         pred = predict_hr(model, lr_val)
-        return {"val_psnr": psnr(pred, hr_val), "val_ssim": ssim(pred, hr_val),
-                "val_mse": mse(pred, hr_val), **baseline}
+        return {
+            "val_psnr": psnr(pred, hr_val),
+            "val_ssim": ssim(pred, hr_val),
+            "val_mse": mse(pred, hr_val),
+            **baseline,
+        }
 
-    return run_epochs(model, epochs=epochs, train_epoch=train_epoch, evaluate=evaluate,
-                      checkpoint_dir=checkpoint_dir, resume_from=resume_from, on_epoch=on_epoch)
+    return run_epochs(
+        model,
+        epochs=epochs,
+        train_epoch=train_epoch,
+        evaluate=evaluate,
+        checkpoint_dir=checkpoint_dir,
+        resume_from=resume_from,
+        on_epoch=on_epoch,
+    )

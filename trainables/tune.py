@@ -32,8 +32,12 @@ def _node_id() -> str:
         return ""
 
 
-def _trial_fn(config: dict[str, Any], data: Any = None, fixed: dict[str, Any] | None = None,
-              task: str = "superres") -> None:
+def _trial_fn(
+    config: dict[str, Any],
+    data: Any = None,
+    fixed: dict[str, Any] | None = None,
+    task: str = "superres",
+) -> None:
     """Train one trial, resuming from Tune's checkpoint if the trial was restored."""
     from ray import tune
 
@@ -54,17 +58,20 @@ def _trial_fn(config: dict[str, Any], data: Any = None, fixed: dict[str, Any] | 
             train(config, data, checkpoint_dir=work, on_epoch=report, **fixed)
             return
         with checkpoint.as_directory() as resume_from:
-            train(config, data, checkpoint_dir=work, resume_from=resume_from, on_epoch=report,
-                  **fixed)
+            train(
+                config, data, checkpoint_dir=work, resume_from=resume_from, on_epoch=report, **fixed
+            )
 
 
-def _classify_fn(config: dict[str, Any], data: Any = None,
-                 fixed: dict[str, Any] | None = None) -> None:
+def _classify_fn(
+    config: dict[str, Any], data: Any = None, fixed: dict[str, Any] | None = None
+) -> None:
     _trial_fn(config, data, fixed, task="classify")
 
 
-def _superres_fn(config: dict[str, Any], data: Any = None,
-                 fixed: dict[str, Any] | None = None) -> None:
+def _superres_fn(
+    config: dict[str, Any], data: Any = None, fixed: dict[str, Any] | None = None
+) -> None:
     _trial_fn(config, data, fixed, task="superres")
 
 

@@ -15,14 +15,31 @@ from lensing.cli import run_cli
 from lensing.errors import LensSearchError
 from results.outputs import output_folder
 
-CLASSIFY_CONFIG = {"lr": 1e-3, "dropout": 0.1, "rotation": 0.2, "shear": 0.1,
-                   "translation": 0.05, "batch_size": 8, "fine_tune_fraction": 1.0}
-SUPERRES_CONFIG = {"lr": 1e-3, "num_layers": 2, "filters_1": 8, "filters_2": 8, "kernel_size": 3,
-                   "dropout": 0.0, "batch_size": 8}
+CLASSIFY_CONFIG = {
+    "lr": 1e-3,
+    "dropout": 0.1,
+    "rotation": 0.2,
+    "shear": 0.1,
+    "translation": 0.05,
+    "batch_size": 8,
+    "fine_tune_fraction": 1.0,
+}
+SUPERRES_CONFIG = {
+    "lr": 1e-3,
+    "num_layers": 2,
+    "filters_1": 8,
+    "filters_2": 8,
+    "kernel_size": 3,
+    "dropout": 0.0,
+    "batch_size": 8,
+}
 
 
-def one_line_error(main: Callable[[Sequence[str] | None], int | None], argv: list[str],
-                   capsys: pytest.CaptureFixture[str]) -> str:
+def one_line_error(
+    main: Callable[[Sequence[str] | None], int | None],
+    argv: list[str],
+    capsys: pytest.CaptureFixture[str],
+) -> str:
     """Run a CLI through run_cli; assert exit 2 and exactly one stderr line; return it."""
     with pytest.raises(SystemExit) as exit_info:
         run_cli(main, argv, prog="results")
@@ -83,8 +100,9 @@ def test_saved_models_load_in_safe_mode(classifier_file: Path, superres_file: Pa
     assert superres.output_shape == (None, 150, 150, 1)
 
 
-def test_classifier_predictions_csv(classifier_file: Path, tiny_classify_dir: Path,
-                                    tmp_path: Path) -> None:
+def test_classifier_predictions_csv(
+    classifier_file: Path, tiny_classify_dir: Path, tmp_path: Path
+) -> None:
     from results.predict import main
 
     with pytest.raises(SystemExit) as exit_info:
@@ -93,16 +111,20 @@ def test_classifier_predictions_csv(classifier_file: Path, tiny_classify_dir: Pa
     table = pd.read_csv(tmp_path / "p" / "predictions.csv")
     images = sorted(tiny_classify_dir.rglob("*.npy"))
     assert list(table.columns) == ["file", "p_no", "p_sphere", "p_vort", "predicted"]
-    assert sorted(table["file"]) == sorted(p.relative_to(tiny_classify_dir).as_posix()
-                                           for p in images)
+    assert sorted(table["file"]) == sorted(
+        p.relative_to(tiny_classify_dir).as_posix() for p in images
+    )
     probs = table[["p_no", "p_sphere", "p_vort"]].to_numpy()
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-5)
     assert (table["predicted"] == np.array(["no", "sphere", "vort"])[probs.argmax(1)]).all()
 
 
-def test_flat_folder_and_refusal_to_overwrite(classifier_file: Path, tiny_classify_dir: Path,
-                                              tmp_path: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_flat_folder_and_refusal_to_overwrite(
+    classifier_file: Path,
+    tiny_classify_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from results.predict import main, predict
 
     flat = tmp_path / "flat"
@@ -117,8 +139,9 @@ def test_flat_folder_and_refusal_to_overwrite(classifier_file: Path, tiny_classi
     predict(classifier_file, flat, out, force=True)
 
 
-def test_superres_writes_npy_per_lr_file(superres_file: Path, tiny_superres_dir: Path,
-                                         tmp_path: Path) -> None:
+def test_superres_writes_npy_per_lr_file(
+    superres_file: Path, tiny_superres_dir: Path, tmp_path: Path
+) -> None:
     from lensing.files import read_npy
     from results.predict import predict
     from trainables import bicubic_upsample
@@ -133,9 +156,13 @@ def test_superres_writes_npy_per_lr_file(superres_file: Path, tiny_superres_dir:
     np.testing.assert_allclose(upscaled, expected, atol=1e-5)
 
 
-def test_bad_inputs_fail_with_one_line(classifier_file: Path, superres_file: Path,
-                                       tiny_classify_dir: Path, tmp_path: Path,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_inputs_fail_with_one_line(
+    classifier_file: Path,
+    superres_file: Path,
+    tiny_classify_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     from results.predict import main
 
     bad = tmp_path / "bad"
@@ -151,11 +178,11 @@ def test_bad_inputs_fail_with_one_line(classifier_file: Path, superres_file: Pat
     (bad / "evil.npy").write_bytes(good.read_bytes()[:100])  # truncated
     line = one_line_error(main, [str(classifier_file), str(bad), "--out", str(out)], capsys)
     assert "evil.npy: unreadable .npy file" in line
-    line = one_line_error(main, [str(tmp_path / "none.keras"), str(bad), "--out", str(out)],
-                          capsys)
+    line = one_line_error(main, [str(tmp_path / "none.keras"), str(bad), "--out", str(out)], capsys)
     assert "no such model file" in line
-    line = one_line_error(main, [str(classifier_file), str(tmp_path / "nope"), "--out", str(out)],
-                          capsys)
+    line = one_line_error(
+        main, [str(classifier_file), str(tmp_path / "nope"), "--out", str(out)], capsys
+    )
     assert "no such data set folder" in line
     (bad / "evil.npy").unlink()
     line = one_line_error(main, [str(superres_file), str(bad), "--out", str(out)], capsys)
@@ -168,9 +195,19 @@ def test_cli_error_is_one_line_in_a_fresh_process(classifier_file: Path, tmp_pat
     (tmp_path / "data").mkdir()
     np.save(tmp_path / "data" / "evil.npy", np.array([None], dtype=object), allow_pickle=True)
     done = subprocess.run(
-        [sys.executable, "-m", "results.predict", str(classifier_file), str(tmp_path / "data"),
-         "--out", str(tmp_path / "out")],
-        capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2], timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "results.predict",
+            str(classifier_file),
+            str(tmp_path / "data"),
+            "--out",
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+        timeout=300,
     )
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0, done.stderr

@@ -17,12 +17,21 @@ import pytest
 from lensing.cli import run_cli
 
 # Small SR models keep the search quick; lr, dropout, augmentation and batch size are searched.
-SR_SPACE = {"num_layers": 2, "filters_1": 16, "filters_2": 16, "filters_3": 16, "filters_4": 16,
-            "kernel_size": 3}
+SR_SPACE = {
+    "num_layers": 2,
+    "filters_1": 16,
+    "filters_2": 16,
+    "filters_3": 16,
+    "filters_4": 16,
+    "kernel_size": 3,
+}
 
 
-def one_line_error(main: Callable[[Sequence[str] | None], int | None], argv: list[str],
-                   capsys: pytest.CaptureFixture[str]) -> str:
+def one_line_error(
+    main: Callable[[Sequence[str] | None], int | None],
+    argv: list[str],
+    capsys: pytest.CaptureFixture[str],
+) -> str:
     """Run a CLI through run_cli; assert exit 2 and exactly one stderr line; return it."""
     with pytest.raises(SystemExit) as exit_info:
         run_cli(main, argv, prog="results")
@@ -34,8 +43,12 @@ def one_line_error(main: Callable[[Sequence[str] | None], int | None], argv: lis
 
 
 @pytest.fixture(scope="module")
-def experiments(local_ray: None, tiny_superres_dir: Path, tiny_classify_dir: Path,
-                tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+def experiments(
+    local_ray: None,
+    tiny_superres_dir: Path,
+    tiny_classify_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, Path]:
     """One tiny search per task: SR (4 samples, ASHA may stop some), classify (all complete)."""
     from search.config import SearchConfig
     from search.run import run_search
@@ -44,12 +57,32 @@ def experiments(local_ray: None, tiny_superres_dir: Path, tiny_classify_dir: Pat
     storage = tmp_path_factory.mktemp("runs")
     space = storage / "sr_space.json"
     space.write_text(json.dumps(SR_SPACE))
-    run_search(TASKS["superres"], SearchConfig(
-        samples=4, max_epochs=2, data=str(tiny_superres_dir), storage=str(storage), name="sr",
-        seed=0, space=str(space)))
-    run_search(TASKS["classify"], SearchConfig(
-        samples=3, max_epochs=2, grace_period=2, data=str(tiny_classify_dir),
-        storage=str(storage), name="cl", seed=0, backbone="small_cnn", image_size=32))
+    run_search(
+        TASKS["superres"],
+        SearchConfig(
+            samples=4,
+            max_epochs=2,
+            data=str(tiny_superres_dir),
+            storage=str(storage),
+            name="sr",
+            seed=0,
+            space=str(space),
+        ),
+    )
+    run_search(
+        TASKS["classify"],
+        SearchConfig(
+            samples=3,
+            max_epochs=2,
+            grace_period=2,
+            data=str(tiny_classify_dir),
+            storage=str(storage),
+            name="cl",
+            seed=0,
+            backbone="small_cnn",
+            image_size=32,
+        ),
+    )
     return {"superres": storage / "sr", "classify": storage / "cl"}
 
 
@@ -61,8 +94,9 @@ def sr_retrained(experiments: dict[str, Path]) -> Path:
     return retrain(str(experiments["superres"]), epochs=2, verbose=0)
 
 
-def test_leaderboard_csv_and_table(experiments: dict[str, Path], tmp_path: Path,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_leaderboard_csv_and_table(
+    experiments: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from results.leaderboard import main
 
     csv = tmp_path / "board.csv"
@@ -85,37 +119,53 @@ def test_leaderboard_csv_and_table(experiments: dict[str, Path], tmp_path: Path,
     assert len(pd.read_csv(tmp_path / "cl.csv")) == 3
 
 
-def test_wrong_or_empty_experiment(experiments: dict[str, Path], tmp_path: Path,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_wrong_or_empty_experiment(
+    experiments: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from results.leaderboard import main as leaderboard
     from results.plots import main as plots
     from results.retrain import main as retrain
 
     empty = tmp_path / "empty"
     empty.mkdir()
-    (empty / "lens_search.json").write_text((experiments["superres"] / "lens_search.json")
-                                            .read_text())
+    (empty / "lens_search.json").write_text(
+        (experiments["superres"] / "lens_search.json").read_text()
+    )
     for main in (leaderboard, retrain, plots):
         assert "not a lens-search experiment" in one_line_error(
-            main, [str(tmp_path / "missing")], capsys)
+            main, [str(tmp_path / "missing")], capsys
+        )
         assert "no Ray Tune experiment state" in one_line_error(main, [str(empty)], capsys)
     line = one_line_error(retrain, [str(experiments["superres"]), "--rank", "9"], capsys)
     assert "rank 9 does not exist" in line and "4 trials" in line
-    line = one_line_error(retrain, [str(experiments["superres"]), "--data",
-                                    str(tmp_path / "nodata"), "--out", str(tmp_path / "r")],
-                          capsys)
+    line = one_line_error(
+        retrain,
+        [
+            str(experiments["superres"]),
+            "--data",
+            str(tmp_path / "nodata"),
+            "--out",
+            str(tmp_path / "r"),
+        ],
+        capsys,
+    )
     assert "no such data set folder" in line and not (tmp_path / "r").exists()
 
 
-def test_retrained_model_reloads_and_reproduces_metrics(experiments: dict[str, Path],
-                                                        sr_retrained: Path) -> None:
+def test_retrained_model_reloads_and_reproduces_metrics(
+    experiments: dict[str, Path], sr_retrained: Path
+) -> None:
     from lensing.load import load_superres
     from results.evaluate import evaluate_superres
     from results.export import load_model
 
     assert sr_retrained == experiments["superres"] / "retrain-rank1"
     assert sorted(p.name for p in sr_retrained.iterdir()) == [
-        "history.csv", "metrics.json", "model.keras", "samples.png"]
+        "history.csv",
+        "metrics.json",
+        "model.keras",
+        "samples.png",
+    ]
     saved = json.loads((sr_retrained / "metrics.json").read_text())
     history = pd.read_csv(sr_retrained / "history.csv")
     assert list(history["epoch"]) == [1, 2]
@@ -131,13 +181,15 @@ def test_retrained_model_reloads_and_reproduces_metrics(experiments: dict[str, P
         if name in history:
             assert history[name].iloc[-1] == pytest.approx(saved["metrics"][name], rel=1e-5)
     assert saved["metrics"]["val_mse"] == pytest.approx(
-        10 ** (-saved["metrics"]["val_psnr"] / 10), rel=0.5)  # 2 validation images
+        10 ** (-saved["metrics"]["val_psnr"] / 10), rel=0.5
+    )  # 2 validation images
     if best["status"] == "completed":  # same config, seed and data: the search's score again
         assert saved["metrics"]["val_psnr"] == pytest.approx(best["best_val_psnr"], abs=0.05)
 
 
-def test_retrain_refuses_to_overwrite(experiments: dict[str, Path], sr_retrained: Path,
-                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_retrain_refuses_to_overwrite(
+    experiments: dict[str, Path], sr_retrained: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from results.retrain import main
 
     before = (sr_retrained / "metrics.json").read_text()
@@ -151,16 +203,28 @@ def test_retrain_classifier_second_rank(experiments: dict[str, Path], tmp_path: 
     from results.retrain import main
 
     out = tmp_path / "cl2"
-    assert main([str(experiments["classify"]), "--rank", "2", "--epochs", "2",
-                 "--out", str(out)]) == 0
+    assert (
+        main([str(experiments["classify"]), "--rank", "2", "--epochs", "2", "--out", str(out)]) == 0
+    )
     saved = json.loads((out / "metrics.json").read_text())
     board = pd.read_csv(experiments["classify"] / "leaderboard.csv")
     assert saved["trial_id"] == board.loc[board["rank"] == 2, "trial_id"].item()
     assert {p.name for p in out.iterdir()} == {
-        "model.keras", "history.csv", "metrics.json", "roc_curves.png", "confusion_matrix.png"}
+        "model.keras",
+        "history.csv",
+        "metrics.json",
+        "roc_curves.png",
+        "confusion_matrix.png",
+    }
     metrics = saved["metrics"]
-    assert set(metrics) == {"val_auc", "val_auc_no", "val_auc_sphere", "val_auc_vort",
-                            "val_loss", "val_accuracy"}
+    assert set(metrics) == {
+        "val_auc",
+        "val_auc_no",
+        "val_auc_sphere",
+        "val_auc_vort",
+        "val_loss",
+        "val_accuracy",
+    }
     matrix = np.array(saved["confusion_matrix"])
     assert matrix.shape == (3, 3) and matrix.sum() == saved["n_val"] == 9
     assert np.trace(matrix) / matrix.sum() == pytest.approx(metrics["val_accuracy"])
@@ -171,14 +235,16 @@ def test_retrain_classifier_second_rank(experiments: dict[str, Path], tmp_path: 
     from results.evaluate import evaluate_classifier
 
     data = load_classification(saved["data"], image_size=32)
-    again = evaluate_classifier(load_model(out / "model.keras"), data.x_val, data.y_val,
-                                data.classes)
+    again = evaluate_classifier(
+        load_model(out / "model.keras"), data.x_val, data.y_val, data.classes
+    )
     assert again.metrics["val_auc"] == pytest.approx(metrics["val_auc"], rel=1e-6)
     assert (again.confusion == matrix).all()
 
 
-def test_plots_hold_what_they_claim(experiments: dict[str, Path], tmp_path: Path,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_plots_hold_what_they_claim(
+    experiments: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from results.plots import learning_curves_figure, main, trial_histories
     from results.select import load_leaderboard
 
@@ -187,14 +253,19 @@ def test_plots_hold_what_they_claim(experiments: dict[str, Path], tmp_path: Path
         assert main([str(path), "--out", str(out)]) == 0
         printed = capsys.readouterr().out
         files = {p.name for p in out.iterdir()}
-        assert {"learning_curves.png", "best_so_far.png", "importance.png",
-                "top_trials.png"} <= files
+        assert {
+            "learning_curves.png",
+            "best_so_far.png",
+            "importance.png",
+            "top_trials.png",
+        } <= files
         table, grid, settings = load_leaderboard(str(path))
         completed = (table["status"] == "completed").sum()
         if completed >= 2:
             importance = pd.read_csv(out / "importance.csv")
-            assert set(importance["param"]) <= set(table.filter(like="config/").columns
-                                                   .str.removeprefix("config/"))
+            assert set(importance["param"]) <= set(
+                table.filter(like="config/").columns.str.removeprefix("config/")
+            )
             assert importance["importance"].sum() == pytest.approx(1.0)
         else:
             assert "importance.csv" not in files
@@ -205,8 +276,7 @@ def test_plots_hold_what_they_claim(experiments: dict[str, Path], tmp_path: Path
         assert len(solid) == len(table)
         epochs = dict(zip(table["trial_id"], table["epochs"], strict=True))
         assert all(len(line.get_xdata()) == epochs[line.get_label()] for line in solid)
-    assert (pd.read_csv(experiments["classify"] / "leaderboard.csv")["status"]
-            == "completed").all()
+    assert (pd.read_csv(experiments["classify"] / "leaderboard.csv")["status"] == "completed").all()
     assert (tmp_path / "classify" / "importance.csv").is_file()
 
 
@@ -222,8 +292,9 @@ def test_best_so_far_counts_every_epoch(experiments: dict[str, Path]) -> None:
     assert not math.isnan(progress["best"].iloc[0])
 
 
-def test_predict_with_retrained_model(sr_retrained: Path, tiny_superres_dir: Path,
-                                      tmp_path: Path) -> None:
+def test_predict_with_retrained_model(
+    sr_retrained: Path, tiny_superres_dir: Path, tmp_path: Path
+) -> None:
     from lensing.load import load_superres
     from results.export import load_model
     from results.predict import predict

@@ -11,7 +11,9 @@ from lensing.errors import LensSearchError
 from spaces import CLASSIFY_SPACE, SUPERRES_SPACE, ChoiceParam, FixedParam, load_space_overrides
 
 OVERRIDES = {
-    "lr": {"low": 1e-4, "high": 1e-3}, "batch_size": 32, "dropout": {"choices": [0.1, 0.2]}
+    "lr": {"low": 1e-4, "high": 1e-3},
+    "batch_size": 32,
+    "dropout": {"choices": [0.1, 0.2]},
 }
 
 
@@ -33,15 +35,21 @@ def test_overrides_from_json(tmp_path: Path) -> None:
 @pytest.mark.parametrize("suffix", [".yaml", ".yml"])
 def test_overrides_from_yaml(tmp_path: Path, suffix: str) -> None:
     path = tmp_path / f"o{suffix}"
-    path.write_text("lr: {low: 1.0e-4, high: 1.0e-3}\nbatch_size: 32\n"
-                    "dropout:\n  choices: [0.1, 0.2]\n")
+    path.write_text(
+        "lr: {low: 1.0e-4, high: 1.0e-3}\nbatch_size: 32\ndropout:\n  choices: [0.1, 0.2]\n"
+    )
     check_overridden(CLASSIFY_SPACE.with_overrides(load_space_overrides(path)))
 
 
 def test_other_override_forms() -> None:
     space = SUPERRES_SPACE.with_overrides(
-        {"num_layers": {"low": 3}, "flip": False, "batch_size": [8, 16],
-         "kernel_size": {"value": 5}, "lr": {"low": 1e-3, "high": 1e-3, "log": False}}
+        {
+            "num_layers": {"low": 3},
+            "flip": False,
+            "batch_size": [8, 16],
+            "kernel_size": {"value": 5},
+            "lr": {"low": 1e-3, "high": 1e-3, "log": False},
+        }
     )
     assert (space["num_layers"].low, space["num_layers"].high) == (3, 4)
     assert space["flip"] == FixedParam("flip", False)

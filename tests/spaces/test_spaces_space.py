@@ -18,10 +18,29 @@ from spaces import (
     SearchSpace,
 )
 
-CLASSIFY_KEYS = {"lr", "dropout", "rotation", "shear", "translation", "batch_size",
-                 "fine_tune_fraction"}
-SUPERRES_KEYS = {"lr", "num_layers", "filters_1", "filters_2", "filters_3", "filters_4",
-                 "kernel_size", "dropout", "flip", "rot90", "translation", "batch_size"}
+CLASSIFY_KEYS = {
+    "lr",
+    "dropout",
+    "rotation",
+    "shear",
+    "translation",
+    "batch_size",
+    "fine_tune_fraction",
+}
+SUPERRES_KEYS = {
+    "lr",
+    "num_layers",
+    "filters_1",
+    "filters_2",
+    "filters_3",
+    "filters_4",
+    "kernel_size",
+    "dropout",
+    "flip",
+    "rot90",
+    "translation",
+    "batch_size",
+}
 SPACES = [CLASSIFY_SPACE, SUPERRES_SPACE]
 
 
@@ -82,7 +101,10 @@ def test_define_by_run_works_inside_ray_optuna_search() -> None:
     from ray.tune.search.optuna import OptunaSearch
 
     searcher = OptunaSearch(
-        space=SUPERRES_SPACE.define_by_run, metric="val_psnr", mode="max", seed=1,
+        space=SUPERRES_SPACE.define_by_run,
+        metric="val_psnr",
+        mode="max",
+        seed=1,
         points_to_evaluate=[SUPERRES_SPACE.defaults()],
     )
     first = searcher.suggest("t0")

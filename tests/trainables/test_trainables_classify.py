@@ -16,8 +16,17 @@ from trainables.loop import STATE_FILE, WEIGHTS_FILE
 from trainables.models import build_classifier
 
 CLASSES = ("no", "sphere", "vort")
-KEYS = {"epoch", "val_auc", "val_auc_no", "val_auc_sphere", "val_auc_vort", "val_loss",
-        "val_accuracy", "loss", "epoch_seconds"}
+KEYS = {
+    "epoch",
+    "val_auc",
+    "val_auc_no",
+    "val_auc_sphere",
+    "val_auc_vort",
+    "val_loss",
+    "val_accuracy",
+    "loss",
+    "epoch_seconds",
+}
 SIZE = 32
 CONFIG = {**CLASSIFY_SPACE.defaults(), "lr": 1e-3, "batch_size": 16}
 
@@ -40,8 +49,9 @@ def data() -> types.SimpleNamespace:
     rng = np.random.default_rng(0)
     x_train, y_train = blobs(24, SIZE, rng)
     x_val, y_val = blobs(8, SIZE, rng)
-    return types.SimpleNamespace(x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val,
-                                 classes=CLASSES)
+    return types.SimpleNamespace(
+        x_train=x_train, y_train=y_train, x_val=x_val, y_val=y_val, classes=CLASSES
+    )
 
 
 def train(data: types.SimpleNamespace, **kwargs) -> list[dict]:
@@ -50,9 +60,12 @@ def train(data: types.SimpleNamespace, **kwargs) -> list[dict]:
 
 def test_two_epochs_report_metrics_checkpoint_and_match_sklearn(data, tmp_path: Path) -> None:
     calls = []
-    history = train(data, epochs=2, checkpoint_dir=tmp_path,
-                    on_epoch=lambda m, d: calls.append((m, d, json.loads((d / STATE_FILE)
-                                                                         .read_text()))))
+    history = train(
+        data,
+        epochs=2,
+        checkpoint_dir=tmp_path,
+        on_epoch=lambda m, d: calls.append((m, d, json.loads((d / STATE_FILE).read_text()))),
+    )
     assert [m["epoch"] for m in history] == [1, 2]
     assert all(set(m) == KEYS for m in history)
     assert [c[0] for c in calls] == history and calls[0][1] == tmp_path

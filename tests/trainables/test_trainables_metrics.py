@@ -50,8 +50,9 @@ def test_image_metrics_match_skimage() -> None:
     rng = np.random.default_rng(3)
     target = rng.random((5, 24, 24, 1)).astype(np.float32)
     pred = np.clip(target + rng.normal(0, 0.05, target.shape), 0, 1).astype(np.float32)
-    pairs = list(zip(pred[..., 0].astype(np.float64), target[..., 0].astype(np.float64),
-                     strict=True))
+    pairs = list(
+        zip(pred[..., 0].astype(np.float64), target[..., 0].astype(np.float64), strict=True)
+    )
     expected_psnr = np.mean([peak_signal_noise_ratio(t, p, data_range=1) for p, t in pairs])
     expected_ssim = np.mean([structural_similarity(t, p, data_range=1) for p, t in pairs])
     assert psnr(pred, target) == pytest.approx(expected_psnr, rel=1e-9)

@@ -68,10 +68,12 @@ def test_small_cnn_loads_a_weights_file(tmp_path: Path) -> None:
     first = build_classifier(CLASSIFY_SPACE.defaults(), image_size=32, backbone="small_cnn")
     path = tmp_path / "backbone.weights.h5"
     first.get_layer("small_cnn").save_weights(str(path))
-    second = build_classifier(CLASSIFY_SPACE.defaults(), image_size=32, backbone="small_cnn",
-                              weights=path)
-    for a, b in zip(first.get_layer("small_cnn").weights, second.get_layer("small_cnn").weights,
-                    strict=True):
+    second = build_classifier(
+        CLASSIFY_SPACE.defaults(), image_size=32, backbone="small_cnn", weights=path
+    )
+    for a, b in zip(
+        first.get_layer("small_cnn").weights, second.get_layer("small_cnn").weights, strict=True
+    ):
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
 
 
@@ -79,8 +81,9 @@ def test_depth_to_space_matches_tensorflow() -> None:
     import tensorflow as tf
 
     x = np.random.default_rng(0).random((2, 3, 5, 8)).astype(np.float32)
-    np.testing.assert_array_equal(keras.ops.convert_to_numpy(DepthToSpace(2)(x)),
-                                  tf.nn.depth_to_space(x, 2).numpy())
+    np.testing.assert_array_equal(
+        keras.ops.convert_to_numpy(DepthToSpace(2)(x)), tf.nn.depth_to_space(x, 2).numpy()
+    )
 
 
 @pytest.mark.parametrize("lr_size", [None, (8, 12)])

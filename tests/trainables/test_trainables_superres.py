@@ -16,10 +16,24 @@ from trainables.loop import FAIL_MARKER, STATE_FILE, WEIGHTS_FILE
 from trainables.models import bicubic_upsample, build_superres
 from trainables.superres import augment_pairs, train_superres
 
-KEYS = {"epoch", "val_psnr", "val_ssim", "val_mse", "bicubic_psnr", "bicubic_ssim", "loss",
-        "epoch_seconds"}
-CONFIG = {**SUPERRES_SPACE.defaults(), "num_layers": 2, "filters_1": 16, "filters_2": 16,
-          "batch_size": 8, "translation": 0.1}
+KEYS = {
+    "epoch",
+    "val_psnr",
+    "val_ssim",
+    "val_mse",
+    "bicubic_psnr",
+    "bicubic_ssim",
+    "loss",
+    "epoch_seconds",
+}
+CONFIG = {
+    **SUPERRES_SPACE.defaults(),
+    "num_layers": 2,
+    "filters_1": 16,
+    "filters_2": 16,
+    "batch_size": 8,
+    "translation": 0.1,
+}
 
 
 def downsample(hr: np.ndarray) -> np.ndarray:
@@ -44,13 +58,18 @@ def pairs(n: int, size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.n
 def data() -> types.SimpleNamespace:
     rng = np.random.default_rng(0)
     lr, hr = pairs(40, 32, rng)
-    return types.SimpleNamespace(lr_train=lr[:32], hr_train=hr[:32], lr_val=lr[32:],
-                                 hr_val=hr[32:])
+    return types.SimpleNamespace(lr_train=lr[:32], hr_train=hr[:32], lr_val=lr[32:], hr_val=hr[32:])
 
 
 def skimage_mean(metric, pred: np.ndarray, target: np.ndarray) -> float:
-    return float(np.mean([metric(t[..., 0].astype(np.float64), p[..., 0].astype(np.float64),
-                                 data_range=1) for p, t in zip(pred, target, strict=True)]))
+    return float(
+        np.mean(
+            [
+                metric(t[..., 0].astype(np.float64), p[..., 0].astype(np.float64), data_range=1)
+                for p, t in zip(pred, target, strict=True)
+            ]
+        )
+    )
 
 
 def test_two_epochs_metrics_match_skimage(data, tmp_path: Path) -> None:
@@ -61,13 +80,16 @@ def test_two_epochs_metrics_match_skimage(data, tmp_path: Path) -> None:
     model.load_weights(str(tmp_path / WEIGHTS_FILE))
     pred = np.clip(model.predict(data.lr_val, verbose=0), 0, 1)
     last = history[-1]
-    assert last["val_psnr"] == pytest.approx(skimage_mean(peak_signal_noise_ratio, pred,
-                                                         data.hr_val), abs=1e-6)
-    assert last["val_ssim"] == pytest.approx(skimage_mean(structural_similarity, pred,
-                                                         data.hr_val), abs=1e-6)
+    assert last["val_psnr"] == pytest.approx(
+        skimage_mean(peak_signal_noise_ratio, pred, data.hr_val), abs=1e-6
+    )
+    assert last["val_ssim"] == pytest.approx(
+        skimage_mean(structural_similarity, pred, data.hr_val), abs=1e-6
+    )
     bicubic = np.clip(bicubic_upsample(data.lr_val), 0, 1)
     assert last["bicubic_psnr"] == pytest.approx(
-        skimage_mean(peak_signal_noise_ratio, bicubic, data.hr_val))
+        skimage_mean(peak_signal_noise_ratio, bicubic, data.hr_val)
+    )
     assert history[0]["bicubic_ssim"] == last["bicubic_ssim"]
     assert np.isfinite(last["loss"]) and last["val_mse"] > 0
 
@@ -90,13 +112,19 @@ def test_injected_failure_once_then_resume(
     monkeypatch.setenv("LENS_SEARCH_FAIL_ONCE", "1")
     reported = []
     with pytest.raises(RuntimeError, match="injected failure at epoch 1"):
-        train_superres(CONFIG, data, epochs=3, checkpoint_dir=tmp_path / "a",
-                       on_epoch=lambda m, d: reported.append(m["epoch"]))
+        train_superres(
+            CONFIG,
+            data,
+            epochs=3,
+            checkpoint_dir=tmp_path / "a",
+            on_epoch=lambda m, d: reported.append(m["epoch"]),
+        )
     assert reported == [1] and (tmp_path / "a" / FAIL_MARKER).exists()
     first = json.loads((tmp_path / "a" / STATE_FILE).read_text())
     assert first["epochs_done"] == 1
-    history = train_superres(CONFIG, data, epochs=3, checkpoint_dir=tmp_path / "b",
-                             resume_from=tmp_path / "a")
+    history = train_superres(
+        CONFIG, data, epochs=3, checkpoint_dir=tmp_path / "b", resume_from=tmp_path / "a"
+    )
     assert [m["epoch"] for m in history] == [1, 2, 3]
     assert history[0] == first["history"][0]
     assert json.loads((tmp_path / "b" / STATE_FILE).read_text())["epochs_done"] == 3

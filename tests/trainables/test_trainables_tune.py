@@ -22,8 +22,13 @@ FAIL_AT = 2
 def local_ray():
     # Every trial of this module fails once, right after reporting epoch FAIL_AT.
     env = {"LENS_SEARCH_FAIL_AT_EPOCH": str(FAIL_AT), "LENS_SEARCH_FAIL_ONCE": "1"}
-    ray.init(address="local", num_cpus=2, include_dashboard=False,
-             runtime_env={"env_vars": env}, log_to_driver=False)
+    ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        runtime_env={"env_vars": env},
+        log_to_driver=False,
+    )
     yield
     ray.shutdown()
 
@@ -32,8 +37,7 @@ def tiny_pairs() -> types.SimpleNamespace:
     rng = np.random.default_rng(0)
     hr = rng.random((24, 16, 16, 1)).astype(np.float32)
     lr = hr.reshape(24, 8, 2, 8, 2, 1).mean(axis=(2, 4))
-    return types.SimpleNamespace(lr_train=lr[:16], hr_train=hr[:16], lr_val=lr[16:],
-                                 hr_val=hr[16:])
+    return types.SimpleNamespace(lr_train=lr[:16], hr_train=hr[:16], lr_val=lr[16:], hr_val=hr[16:])
 
 
 def test_superres_trial_reports_checkpoints_and_resumes(local_ray, tmp_path: Path) -> None:
@@ -42,8 +46,9 @@ def test_superres_trial_reports_checkpoints_and_resumes(local_ray, tmp_path: Pat
         make_tune_trainable("superres", tiny_pairs(), epochs=3, seed=0),
         param_space=config,
         tune_config=tune.TuneConfig(num_samples=1),
-        run_config=tune.RunConfig(storage_path=str(tmp_path), name="t",
-                                  failure_config=tune.FailureConfig(max_failures=1)),
+        run_config=tune.RunConfig(
+            storage_path=str(tmp_path), name="t", failure_config=tune.FailureConfig(max_failures=1)
+        ),
     )
     results = tuner.fit()
     assert results.num_errors == 0
