@@ -6,6 +6,7 @@ is a LensSearchError that names the file, raised here for the loaders and ``lens
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,9 @@ NPY_SUFFIXES = frozenset({".npy"})
 PICTURE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
 IMAGE_SUFFIXES = NPY_SUFFIXES | PICTURE_SUFFIXES
 _WIDE_PICTURE_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "F"})
+# np.load parses each header with ast.literal_eval; CPython 3.11 raises "SystemError: AST
+# constructor recursion depth mismatch" when threads parse at once (seen in CI): loads queue here.
+_NPY_LOCK = threading.Lock()
 
 
 def is_image_file(path: Path) -> bool:
@@ -35,7 +39,8 @@ def read_image(path: Path) -> np.ndarray:
 def read_npy(path: Path) -> np.ndarray:
     """``np.load`` with ``allow_pickle=False``: a pickled file is refused, never unpickled."""
     try:
-        loaded = np.load(path, allow_pickle=False)
+        with _NPY_LOCK:
+            loaded = np.load(path, allow_pickle=False)
     except Exception as exc:  # any failure here is a property of the user's file
         if "pickle" in str(exc).lower():
             raise LensSearchError(
