@@ -58,8 +58,11 @@ def build_leaderboard(grid: ResultGrid, metric: str, mode: str, max_epochs: int)
     for result, trial in zip(grid, trials, strict=True):
         history = result.metrics_dataframe
         has_metric = history is not None and metric in history
-        series = history[metric].dropna() if has_metric else pd.Series(dtype=float)
-        best = (series.max() if mode == "max" else series.min()) if len(series) else None
+        # Ray restarts a trial's history after a restore; its kept checkpoints remember the best.
+        scores = list(history[metric].dropna()) if has_metric else []
+        kept = [m.get(metric) for _, m in result.best_checkpoints]
+        scores += [score for score in kept if _finite(score) is not None]
+        best = (max(scores) if mode == "max" else min(scores)) if scores else None
         metrics = result.metrics or {}
         epochs = int(metrics.get("epoch", 0) or 0)
         best_ckpt = _best_checkpoint_path(result, metric, mode)
