@@ -63,11 +63,19 @@ def resolve_weights(backbone: str, weights: str | Path | None) -> str | None:
 
 
 def _small_cnn(image_size: int) -> keras.Model:
-    """Three conv + pool blocks; no batch norm, whose moving statistics lag on tiny smoke runs."""
+    """Three conv + batch-norm + ReLU + pool blocks (16, 32, 64 filters): the light backbone.
+
+    Batch norm is what lets it learn on lens images, whose pixels sit near one value (mean 0.17,
+    std 0.09): on the default data at 64 px, 4 epochs reach validation AUC 0.74 with it and stay
+    at 0.55-0.57 (loss at ln 3) without it. Momentum 0.9, so the moving statistics catch up
+    within an epoch of a short run.
+    """
     inputs = keras.Input((image_size, image_size, 3))
     x = inputs
     for filters in (16, 32, 64):
-        x = layers.Conv2D(filters, 3, padding="same", activation="relu")(x)
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization(momentum=0.9)(x)
+        x = layers.Activation("relu")(x)
         x = layers.MaxPooling2D(2)(x)
     return keras.Model(inputs, x, name="small_cnn")
 
