@@ -1,7 +1,7 @@
 """Search efficiency on super-resolution: how many epochs each method needs to find a good model.
 
     python -m bench.search_efficiency            # 40 pairs, 9 samples, max_epochs 9, 2 seeds
-    python -m bench.search_efficiency --quick    # 20 pairs, 3 samples, max_epochs 3, 1 seed
+    python -m bench.search_efficiency --quick    # 12 pairs, 2 samples, max_epochs 2, 1 seed
 
 Methods, on the same data, space (``SUPERRES_SPACE``), trainer and ``max_epochs``:
 
@@ -320,12 +320,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="comma-separated subset of " + ", ".join(METHODS),
     )
     parser.add_argument(
-        "--quick", action="store_true", help="tiny run (20 pairs, 3 samples, max_epochs 3, 1 seed)"
+        "--quick", action="store_true", help="tiny run (12 pairs, 2 samples, max_epochs 2, 1 seed)"
     )
     parser.add_argument("--out", type=Path, default=Path("bench/out/search_efficiency.csv"))
     args = parser.parse_args(argv)
     if args.quick:
-        args.pairs, args.samples, args.max_epochs, args.seeds = 20, 3, 3, 1
+        args.pairs, args.samples, args.max_epochs, args.seeds = 12, 2, 2, 1
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     unknown = sorted(set(methods) - set(METHODS))
     if unknown:
