@@ -11,11 +11,12 @@ import json
 import os
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 DASHBOARD_PORT = 8265
+JOIN_TIMEOUT_S = 90
 
 EMBEDDED = """
 import json, os, sys
@@ -62,16 +63,18 @@ def try_join(address: str, **auth: str) -> str:
         text=True,
     )
     seen = []
-    deadline = time.monotonic() + 90
+    watchdog = threading.Timer(JOIN_TIMEOUT_S, joiner.kill)  # a silent hang ends the read loop
+    watchdog.start()
     try:
         assert joiner.stdout is not None
         for line in joiner.stdout:
             seen.append(line)
             if "InvalidAuthToken" in line or "Unauthenticated" in line:
                 return "refused"
-            if line.startswith("JOINED") or time.monotonic() > deadline:
+            if line.startswith("JOINED"):
                 break
     finally:
+        watchdog.cancel()
         joiner.kill()
         joiner.wait()
     return "".join(seen[-5:])
