@@ -35,7 +35,7 @@ from results.importance import NotEnoughTrials, param_importances
 from results.leaderboard import STATUS_STOPPED
 from results.outputs import check_writable, output_folder
 from results.select import load_leaderboard, trial_configs
-from spaces import SPACES, ChoiceParam, FloatParam, IntParam, SearchSpace, load_space_overrides
+from spaces import ChoiceParam, FloatParam, IntParam, SearchSpace
 
 DEFAULT_TOP = 10
 PLOT_FILES = ("learning_curves.png", "best_so_far.png", "importance.png", "top_trials.png")
@@ -202,15 +202,20 @@ def _range_labels(param: Any) -> tuple[str, str]:
 
 
 def experiment_space(settings: ExperimentSettings) -> SearchSpace:
-    """The task's space with the search's ``--space`` overrides when that file is still there."""
-    space = SPACES[settings.task]
+    """The space the search sampled (``Task.searched_space``), overrides file permitting.
+
+    When the search's ``--space`` file is gone or no longer valid, the task's space without it.
+    """
+    from search.tasks import TASKS
+
+    task = TASKS[settings.task]
     overrides = settings.config.get("space")
-    if overrides and Path(overrides).is_file():
-        try:
-            return space.with_overrides(load_space_overrides(overrides))
-        except LensSearchError:
-            return space
-    return space
+    if not (overrides and Path(overrides).is_file()):
+        overrides = None
+    try:
+        return task.searched_space(overrides, weights=settings.config.get("weights"))
+    except LensSearchError:
+        return task.searched_space(None, weights=settings.config.get("weights"))
 
 
 def default_out(experiment: str) -> Path:

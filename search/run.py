@@ -40,17 +40,15 @@ from search.storage import (  # noqa: E402
 )
 from search.summary import summarize  # noqa: E402
 from search.tasks import Task  # noqa: E402
-from spaces import SearchSpace, load_space_overrides  # noqa: E402
+from spaces import SearchSpace  # noqa: E402
 from trainables import make_tune_trainable  # noqa: E402
 
 EPOCH_ATTR = "epoch"
 
 
 def resolve_space(task: Task, config: SearchConfig) -> SearchSpace:
-    """The task's space with the user's ``--space`` overrides applied."""
-    if not config.space:
-        return task.space
-    return task.space.with_overrides(load_space_overrides(Path(config.space)))
+    """The task's space with the user's ``--space`` overrides applied (``Task.searched_space``)."""
+    return task.searched_space(config.space, weights=config.weights)
 
 
 def make_searcher(task: Task, space: SearchSpace, config: SearchConfig) -> Searcher:

@@ -6,7 +6,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from spaces import CLASSIFY_SPACE, SUPERRES_SPACE, SearchSpace
+from lensing.errors import LensSearchError
+from spaces import CLASSIFY_SPACE, SUPERRES_SPACE, SearchSpace, load_space_overrides
+
+FROM_SCRATCH_FIXED = {"fine_tune_fraction": 1.0}
+"""Parameters fixed when a backbone starts from random weights: freezing layers that never
+learned anything only removes capacity (the search would spend trials finding that out)."""
 
 
 @dataclass(frozen=True)
@@ -20,6 +25,29 @@ class Task:
     default_simulation: dict[str, Any] = field(default_factory=dict)
     """Keyword arguments for ``lensing.cache.default_dataset`` when ``--data`` is not given."""
     has_backbone: bool = False
+
+    def searched_space(
+        self, space_file: str | Path | None = None, *, weights: str | None = None
+    ) -> SearchSpace:
+        """The space a search samples: the task's, with ``--space`` overrides applied.
+
+        A backbone without pretrained weights (``weights`` None) trains every layer:
+        ``FROM_SCRATCH_FIXED`` is fixed, and an overrides file that sets it otherwise is refused.
+        """
+        overrides = load_space_overrides(Path(space_file)) if space_file else {}
+        if self.has_backbone and weights is None:
+            for name, value in FROM_SCRATCH_FIXED.items():
+                given = overrides.get(name, value)
+                if isinstance(given, dict) and set(given) == {"value"}:
+                    given = given["value"]
+                if given != value:
+                    raise LensSearchError(
+                        f"space overrides file {space_file}: {name} must stay {value} without "
+                        "pretrained weights (every backbone layer starts random); "
+                        "remove it or pass --weights"
+                    )
+            overrides = {**overrides, **FROM_SCRATCH_FIXED}
+        return self.space.with_overrides(overrides) if overrides else self.space
 
     def load_data(self, path: Path, image_size: int | None = None) -> Any:
         """Load the task's data set from ``path`` (raises LensSearchError on bad data)."""

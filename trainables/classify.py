@@ -4,6 +4,10 @@
 ``y_train, y_val`` (int class indices) and optionally ``classes`` (default ``("no", "sphere",
 "vort")``), e.g. ``lensing.load.ClassificationData``. Checkpoints, resume, ``on_epoch`` and the
 test-only failure switch are described in ``trainables.loop``.
+
+After every training epoch, before validation, the backbone's batch-norm moving statistics are
+recomputed from un-augmented training images (``recalibrate_classifier``); the checkpoint holds
+the recomputed statistics, so a reloaded model predicts as it was validated.
 """
 
 from __future__ import annotations
@@ -15,13 +19,42 @@ from typing import Any
 import keras
 import numpy as np
 
-from trainables.loop import OnEpoch, ShuffledBatches, fit_one_epoch, run_epochs
+from trainables.loop import (
+    OnEpoch,
+    ShuffledBatches,
+    fit_one_epoch,
+    recalibrate_batch_norm,
+    run_epochs,
+)
 from trainables.metrics import accuracy, cross_entropy, macro_auc, per_class_auc
-from trainables.models import build_classifier
+from trainables.models import backbone_inputs, build_classifier, classifier_backbone
 from trainables.runtime import prepare_backend
 
 CLASSES = ("no", "sphere", "vort")
 PREDICT_BATCH = 64
+CALIBRATION_IMAGES = 1024
+
+
+def recalibrate_classifier(
+    model: keras.Model, x_train: np.ndarray, *, batch_size: int, seed: int
+) -> int:
+    """Precise batch-norm statistics for ``model``'s backbone from un-augmented training images.
+
+    Uses a seeded subset of up to ``CALIBRATION_IMAGES`` training images in full batches of
+    ``batch_size`` (see ``trainables.loop.recalibrate_batch_norm``); returns the number of
+    batch norm layers set. Without it, a small_cnn retrained for 10 epochs on the default data
+    predicted one class for every validation image (accuracy 0.33) while ranking them fairly
+    (AUC 0.64), because the moving means of its last block had drifted from the images' own.
+    """
+    count = min(len(x_train), CALIBRATION_IMAGES)
+    batch_size = min(int(batch_size), count)
+    rows = np.sort(np.random.default_rng([seed, 1]).permutation(len(x_train))[:count])
+    rows = rows[: count // batch_size * batch_size]
+    batches = (
+        backbone_inputs(model, x_train[rows[i : i + batch_size]])
+        for i in range(0, len(rows), batch_size)
+    )
+    return recalibrate_batch_norm(classifier_backbone(model), batches)
 
 
 def resize_images(x: np.ndarray, image_size: int, chunk: int = 256) -> np.ndarray:
@@ -97,6 +130,7 @@ def train_classifier(
         return fit_one_epoch(model, batches, epoch, verbose)
 
     def evaluate() -> dict[str, float]:
+        recalibrate_classifier(model, x_train, batch_size=int(config["batch_size"]), seed=seed)
         probs = model.predict(x_val, batch_size=PREDICT_BATCH, verbose=0)
         return classification_metrics(y_val, probs, classes)
 

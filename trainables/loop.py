@@ -18,7 +18,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +80,43 @@ def fit_one_epoch(model: keras.Model, batches: ShuffledBatches, epoch: int, verb
         verbose=verbose,
     )
     return float(history.history["loss"][-1])
+
+
+def batch_norm_layers(network: keras.layers.Layer) -> list[keras.layers.BatchNormalization]:
+    """Every trainable ``BatchNormalization`` layer in ``network``, nested models included."""
+    found = []
+    for layer in getattr(network, "layers", []):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            if layer.trainable:
+                found.append(layer)
+        else:
+            found.extend(batch_norm_layers(layer))
+    return found
+
+
+def recalibrate_batch_norm(network: keras.layers.Layer, batches: Iterable[np.ndarray]) -> int:
+    """Set the moving statistics of ``network``'s batch norms to their mean over ``batches``.
+
+    "Precise BN" (Wu & Johnson, 2021): the exponential moving average that training leaves lags the
+    weights, which keep changing under it, and it was gathered on augmented images. Calling the
+    network in training mode once per batch with momentum ``k / (k + 1)`` on the k-th batch
+    (0-based) makes each moving mean and variance the plain average of the batch statistics of
+    ``batches``. Weights do not change; frozen batch norms (``trainable=False``) keep theirs.
+    Returns the number of batch norm layers recalibrated.
+    """
+    norms = batch_norm_layers(network)
+    if not norms:
+        return 0
+    momenta = [layer.momentum for layer in norms]
+    try:
+        for k, batch in enumerate(batches):
+            for layer in norms:
+                layer.momentum = k / (k + 1)
+            network(batch, training=True)
+    finally:
+        for layer, momentum in zip(norms, momenta, strict=True):
+            layer.momentum = momentum
+    return len(norms)
 
 
 def save_checkpoint(model: keras.Model, folder: Path, history: list[dict[str, Any]]) -> None:

@@ -170,6 +170,20 @@ def build_classifier(
     return model
 
 
+def classifier_backbone(model: keras.Model) -> keras.Model:
+    """The backbone model nested in a classifier from ``build_classifier``."""
+    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
+    if len(nested) != 1:
+        raise LensSearchError(f"{model.name} is not a classifier from build_classifier")
+    return nested[0]
+
+
+def backbone_inputs(model: keras.Model, images: Any) -> Any:
+    """What the classifier's backbone sees for (N, S, S, 1) ``images``, without augmentation."""
+    x = model.get_layer("to_rgb")([images, images, images])
+    return model.get_layer("to_unit_range")(x)
+
+
 @keras.saving.register_keras_serializable(package="lens_search")
 class DepthToSpace(layers.Layer):
     """Sub-pixel shuffle: (B, h, w, r*r*C) -> (B, r*h, r*w, C), as ``tf.nn.depth_to_space``."""

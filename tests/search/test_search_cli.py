@@ -150,3 +150,25 @@ def test_cli_as_a_user_runs_it(tmp_path: Path) -> None:
         "search.classify: error: --samples must be at least 1, got 0"
     ]
     assert not (tmp_path / "runs").exists()
+
+
+def test_from_scratch_backbone_trains_every_layer(tmp_path: Path) -> None:
+    assert CLASSIFY.searched_space(weights=None).defaults()["fine_tune_fraction"] == 1.0
+    assert "fine_tune_fraction" not in CLASSIFY.searched_space(weights=None).searched()
+    assert "fine_tune_fraction" in CLASSIFY.searched_space(weights="imagenet").searched()
+    narrowed = tmp_path / "narrow.json"
+    narrowed.write_text(json.dumps({"lr": {"low": 1e-4, "high": 1e-3}, "fine_tune_fraction": 1.0}))
+    space = CLASSIFY.searched_space(narrowed, weights=None)
+    assert space["lr"].high == 1e-3 and "fine_tune_fraction" not in space.searched()
+    assert SUPERRES.searched_space(weights=None) is SUPERRES.space
+
+
+def test_freezing_layers_without_pretrained_weights_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    space_file = tmp_path / "space.json"
+    space_file.write_text(json.dumps({"fine_tune_fraction": [0.5, 1.0]}))
+    argv = ["--space", str(space_file), "--storage", str(tmp_path / "runs"), "--name", "s"]
+    line = run_inprocess("classify", argv, capsys)
+    assert "fine_tune_fraction" in line and "--weights" in line
+    assert not (tmp_path / "runs" / "s").exists()
