@@ -67,9 +67,8 @@ def _small_cnn(image_size: int) -> keras.Model:
 
     Batch norm is what lets it learn on lens images, whose pixels sit near one value (mean 0.17,
     std 0.09): on the default data at 64 px, 4 epochs reach validation AUC 0.74 with it and stay
-    at 0.55-0.57 (loss at ln 3) without it. Known gap: after training, the moving statistics of
-    the last block can sit far from the validation images' (a 10-epoch retrain predicted one class
-    for every image, accuracy 0.33, while its AUC was 0.64); recalibrating them is still to do.
+    at 0.55-0.57 (loss at ln 3) without it. Its moving statistics lag the weights; the trainer
+    recomputes them before each validation (``trainables.classify.recalibrate_classifier``).
     """
     inputs = keras.Input((image_size, image_size, 3))
     x = inputs
