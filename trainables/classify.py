@@ -20,10 +20,10 @@ import keras
 import numpy as np
 
 from trainables.loop import (
+    BatchNormCalibrator,
     OnEpoch,
     ShuffledBatches,
     fit_one_epoch,
-    recalibrate_batch_norm,
     run_epochs,
 )
 from trainables.metrics import accuracy, cross_entropy, macro_auc, per_class_auc
@@ -36,12 +36,18 @@ CALIBRATION_IMAGES = 1024
 
 
 def recalibrate_classifier(
-    model: keras.Model, x_train: np.ndarray, *, batch_size: int, seed: int
+    model: keras.Model,
+    x_train: np.ndarray,
+    *,
+    batch_size: int,
+    seed: int,
+    calibrator: BatchNormCalibrator | None = None,
 ) -> int:
     """Precise batch-norm statistics for ``model``'s backbone from un-augmented training images.
 
     Uses a seeded subset of up to ``CALIBRATION_IMAGES`` training images in full batches of
-    ``batch_size`` (see ``trainables.loop.recalibrate_batch_norm``); returns the number of
+    ``batch_size`` (``trainables.loop.BatchNormCalibrator``; pass the same ``calibrator`` on
+    every call of a training run so its forward pass compiles once); returns the number of
     batch norm layers set. Without it, a small_cnn retrained for 10 epochs on the default data
     predicted one class for every validation image (accuracy 0.33) while ranking them fairly
     (AUC 0.64), because the moving means of its last block had drifted from the images' own.
@@ -54,7 +60,9 @@ def recalibrate_classifier(
         backbone_inputs(model, x_train[rows[i : i + batch_size]])
         for i in range(0, len(rows), batch_size)
     )
-    return recalibrate_batch_norm(classifier_backbone(model), batches)
+    if calibrator is None:
+        calibrator = BatchNormCalibrator(classifier_backbone(model))
+    return calibrator(batches)
 
 
 def resize_images(x: np.ndarray, image_size: int, chunk: int = 256) -> np.ndarray:
@@ -123,6 +131,8 @@ def train_classifier(
         num_classes=len(classes),
     )
 
+    calibrator = BatchNormCalibrator(classifier_backbone(model))
+
     def train_epoch(epoch: int) -> float:
         batches = ShuffledBatches(
             x_train, y_train, batch_size=int(config["batch_size"]), seed=seed, epoch=epoch
@@ -130,7 +140,9 @@ def train_classifier(
         return fit_one_epoch(model, batches, epoch, verbose)
 
     def evaluate() -> dict[str, float]:
-        recalibrate_classifier(model, x_train, batch_size=int(config["batch_size"]), seed=seed)
+        recalibrate_classifier(
+            model, x_train, batch_size=int(config["batch_size"]), seed=seed, calibrator=calibrator
+        )
         probs = model.predict(x_val, batch_size=PREDICT_BATCH, verbose=0)
         return classification_metrics(y_val, probs, classes)
 

@@ -94,29 +94,70 @@ def batch_norm_layers(network: keras.layers.Layer) -> list[keras.layers.BatchNor
     return found
 
 
-def recalibrate_batch_norm(network: keras.layers.Layer, batches: Iterable[np.ndarray]) -> int:
-    """Set the moving statistics of ``network``'s batch norms to their mean over ``batches``.
+class _TrainingModeCall(keras.layers.Layer):
+    """Calls ``inner`` in training mode, whatever mode it is called in (for a compiled probe)."""
 
-    "Precise BN" (Wu & Johnson, 2021): the exponential moving average that training leaves lags the
-    weights, which keep changing under it, and it was gathered on augmented images. Calling the
-    network in training mode once per batch with momentum ``k / (k + 1)`` on the k-th batch
-    (0-based) makes each moving mean and variance the plain average of the batch statistics of
-    ``batches``. Weights do not change; frozen batch norms (``trainable=False``) keep theirs.
-    Returns the number of batch norm layers recalibrated.
+    def __init__(self, inner: keras.layers.Layer, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.inner = inner
+
+    def call(self, x: Any) -> Any:
+        return self.inner(x, training=True)
+
+
+class BatchNormCalibrator:
+    """Sets the moving statistics of ``network``'s batch norms to their mean over some batches.
+
+    "Precise BN" (Wu & Johnson, 2021): the exponential moving average that training leaves lags
+    the weights, which keep changing under it, and it was gathered on augmented images. A call
+    runs the network in training mode on each batch with momentum 0 (so each moving statistic
+    becomes that batch's), averages the per-batch means and variances, and assigns the averages.
+    Weights do not change; frozen batch norms (``trainable=False``) keep their statistics. The
+    forward pass is compiled once (``predict_on_batch``) and reused by later calls, so batches
+    must keep one shape (an eager pass took about 1.3x as long on small_cnn at 64 px).
     """
-    norms = batch_norm_layers(network)
-    if not norms:
-        return 0
-    momenta = [layer.momentum for layer in norms]
-    try:
-        for k, batch in enumerate(batches):
-            for layer in norms:
-                layer.momentum = k / (k + 1)
-            network(batch, training=True)
-    finally:
-        for layer, momentum in zip(norms, momenta, strict=True):
-            layer.momentum = momentum
-    return len(norms)
+
+    def __init__(self, network: keras.Model) -> None:
+        self.network = network
+        self.norms = batch_norm_layers(network)
+        self._probe: keras.Model | None = None
+
+    def __call__(self, batches: Iterable[Any]) -> int:
+        """Recalibrate from ``batches`` (inputs of ``network``); return the layers set."""
+        if not self.norms:
+            return 0
+        momenta = [layer.momentum for layer in self.norms]
+        sums: list[np.ndarray] = []
+        count = 0
+        try:
+            for layer in self.norms:
+                layer.momentum = 0.0
+            for batch in batches:
+                if self._probe is None:
+                    probe_input = keras.Input(tuple(batch.shape[1:]))
+                    probe_output = _TrainingModeCall(self.network)(probe_input)
+                    self._probe = keras.Model(probe_input, probe_output)
+                self._probe.predict_on_batch(batch)
+                stats = [
+                    np.asarray(keras.ops.convert_to_numpy(v), dtype=np.float64)
+                    for layer in self.norms
+                    for v in (layer.moving_mean, layer.moving_variance)
+                ]
+                sums = stats if not sums else [a + b for a, b in zip(sums, stats, strict=True)]
+                count += 1
+        finally:
+            for layer, momentum in zip(self.norms, momenta, strict=True):
+                layer.momentum = momentum
+        if count:
+            for index, layer in enumerate(self.norms):
+                layer.moving_mean.assign(sums[2 * index] / count)
+                layer.moving_variance.assign(sums[2 * index + 1] / count)
+        return len(self.norms)
+
+
+def recalibrate_batch_norm(network: keras.Model, batches: Iterable[Any]) -> int:
+    """One-off ``BatchNormCalibrator(network)(batches)``; returns the layers recalibrated."""
+    return BatchNormCalibrator(network)(batches)
 
 
 def save_checkpoint(model: keras.Model, folder: Path, history: list[dict[str, Any]]) -> None:
