@@ -1,9 +1,10 @@
 """Search efficiency on super-resolution: how many epochs each method needs to find a good model.
 
-    python -m bench.search_efficiency            # 40 pairs, 9 samples, max_epochs 9, 2 seeds
-    python -m bench.search_efficiency --quick    # 12 pairs, 2 samples, max_epochs 2, 1 seed
+    python -m bench.search_efficiency            # 40 pairs, budget 9 x 9 epochs, 2 seeds
+    python -m bench.search_efficiency --quick    # 12 pairs, budget 2 x 2 epochs, 1 seed
 
-Methods, on the same data, space (``SUPERRES_SPACE``), trainer and ``max_epochs``:
+Methods, on the same data, space (``SUPERRES_SPACE``), trainer, ``max_epochs`` and epoch budget
+(``--samples`` x ``max_epochs``, what ``c`` spends):
 
 - ``a``  Ray Tune + Optuna TPE + ASHA, stopped trials told to Optuna as PRUNED (our default)
 - ``a'`` the same with ``stopped_trials="complete"`` (Ray's own OptunaSearch behaviour)
@@ -11,6 +12,12 @@ Methods, on the same data, space (``SUPERRES_SPACE``), trainer and ``max_epochs`
   ``SUPERRES_SPACE.build_keras_tuner(hp)`` and ``build_superres``, trained by the same epoch loop
 - ``c``  random search, every trial trained to ``max_epochs`` (no early stopping)
 - ``d``  Ray Tune + ASHA with random sampling (separates Optuna's share from ASHA's)
+
+The early-stopping Ray methods (a, a', d) keep sampling new configurations (up to
+``SAMPLE_CAP`` x ``--samples``) until they have trained the budget's epochs, then stop every trial
+(``EpochBudget``): what early stopping saves is spent on more configurations, as a user with a
+fixed amount of compute would spend it. Hyperband (b) decides its own number of configurations
+for one iteration (about the same budget).
 
 The Ray methods are built from the search's own pieces (``make_searcher``, ``make_scheduler``,
 ``make_tune_trainable``, one trial per CPU, ``reuse_actors=True``) on one local Ray. Every
@@ -58,6 +65,7 @@ COLUMNS = (
     "mark_psnr",
 )
 MARK_DB = 0.1
+SAMPLE_CAP = 4
 PRIME = "a'"
 
 
@@ -84,8 +92,31 @@ class Run:
         return None
 
 
+class EpochBudget:
+    """A Tune stopper that ends the whole run once ``budget`` epochs have been reported.
+
+    Results of trials already running when it fires still arrive and count; the overshoot is at
+    most one epoch per concurrent trial.
+    """
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.epochs = 0
+
+    def __call__(self, trial_id: str, result: dict[str, Any]) -> bool:
+        self.epochs += 1
+        return False
+
+    def stop_all(self) -> bool:
+        return self.epochs >= self.budget
+
+
 def ray_run(method: str, data: Any, samples: int, max_epochs: int, seed: int) -> Run:
-    """Methods a, a', c, d: a Tuner built from the search's own pieces, on the running Ray."""
+    """Methods a, a', c, d: a Tuner built from the search's own pieces, on the running Ray.
+
+    ``c`` trains ``samples`` configurations to ``max_epochs``; the others sample until they have
+    spent that many epochs (``EpochBudget``), at most ``SAMPLE_CAP * samples`` configurations.
+    """
     from ray import tune
     from ray.tune.search.basic_variant import BasicVariantGenerator
 
@@ -116,11 +147,12 @@ def ray_run(method: str, data: Any, samples: int, max_epochs: int, seed: int) ->
             tune_config=tune.TuneConfig(
                 search_alg=searcher,
                 scheduler=None if method == "c" else make_scheduler(SUPERRES, config),
-                num_samples=samples,
+                num_samples=samples if method == "c" else SAMPLE_CAP * samples,
                 reuse_actors=True,
             ),
             run_config=tune.RunConfig(
                 name="bench",
+                stop=None if method == "c" else _budget_stopper(samples * max_epochs),
                 storage_path=storage,
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
                 callbacks=[recorder],
@@ -135,6 +167,15 @@ def ray_run(method: str, data: Any, samples: int, max_epochs: int, seed: int) ->
         raise RuntimeError(f"method {method}: {len(errors)} trials failed: {errors[0]}")
     epochs = [(at, float(r["val_psnr"])) for at, kind, _, r in recorder.events if kind == "result"]
     return Run(method, configs=len(grid), epochs=epochs, wall_s=wall)
+
+
+def _budget_stopper(budget: int) -> Any:
+    from ray import tune
+
+    class _Stopper(EpochBudget, tune.Stopper):
+        pass
+
+    return _Stopper(budget)
 
 
 def hyperband_run(data: Any, max_epochs: int, seed: int) -> Run:
@@ -311,7 +352,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m bench.search_efficiency", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--pairs", type=int, default=40, help="super-resolution pairs (10%% val)")
-    parser.add_argument("--samples", type=int, default=9, help="trials of the Ray methods")
+    parser.add_argument(
+        "--samples",
+        type=int,
+        default=9,
+        help="configurations of c; the epoch budget of every method is samples x max_epochs",
+    )
     parser.add_argument("--max-epochs", type=int, default=9, help="epochs a trial may train")
     parser.add_argument("--seeds", type=int, default=2, help="seeds 0..N-1")
     parser.add_argument(

@@ -33,8 +33,10 @@ def test_search_efficiency_counts_every_epoch_of_every_method(tmp_path: Path) ->
     seed0 = {r["method"]: r for r in rows if r["seed"] == "0"}
     assert set(seed0) == {"a", "a'", "b", "c", "d"}
     assert int(seed0["c"]["epochs"]) == 2 * 2  # 2 samples, all trained to max_epochs 2
-    for method in ("a", "a'", "d"):  # ASHA: every trial trains >= 1 epoch, none more than 2
-        assert 2 <= int(seed0[method]["epochs"]) <= 4
+    for method in ("a", "a'", "d"):  # ASHA methods sample until the budget of 4 epochs is spent
+        # (overshoot: at most one more epoch per concurrent trial, 2 CPUs)
+        assert 4 <= int(seed0[method]["epochs"]) <= 6, seed0[method]
+        assert int(seed0[method]["configs"]) >= 2
     assert all(float(r["best_psnr"]) > 20 for r in seed0.values())
     reached = [r for r in seed0.values() if r["epochs_to_mark"]]
     assert reached  # the best method reaches its own mark by definition
