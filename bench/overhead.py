@@ -1,7 +1,8 @@
 """Per-trial overhead: time a Ray Tune trial spends outside training, as a fraction of the trial.
 
-    python -m bench.overhead              # SR on the default data (1000 pairs), small_cnn 64 px
-    python -m bench.overhead --inception  # also InceptionResNetV2 at 75 px on a few images
+    python -m bench.overhead              # both tasks' default data: SR 1000 pairs, small_cnn
+                                          # on 3 x 3000 lenses resized to 64 px
+    python -m bench.overhead --inception --per-class 60   # also InceptionResNetV2 at 75 px
     python -m bench.overhead --quick      # tiny data, 1 epoch, 2 trials per task
 
 For each task the same config (the space's defaults) is trained once directly in this process
@@ -127,14 +128,19 @@ def task_setups(args: Any) -> list[tuple[str, Any, dict[str, Any], dict[str, Any
     setups = []
     sr = load_superres(default_dataset("superres", pairs=args.pairs, workers=1, progress=False))
     setups.append(("superres", sr, SUPERRES_SPACE.defaults(), {"epochs": args.epochs}))
-    folder = default_dataset(
-        "classify",
-        preset="model1",
-        per_class=args.per_class,
-        size=args.size,
-        workers=1,
-        progress=False,
-    )
+    if args.per_class is None:  # the search's default data set (simulated once, then cached)
+        from search.tasks import CLASSIFY
+
+        folder = CLASSIFY.default_data_path()
+    else:
+        folder = default_dataset(
+            "classify",
+            preset="model1",
+            per_class=args.per_class,
+            size=args.size,
+            workers=1,
+            progress=False,
+        )
     small = load_classification(folder, image_size=args.size)
     fixed = {"epochs": args.epochs, "backbone": "small_cnn", "image_size": args.size}
     setups.append(("classify:small_cnn", small, CLASSIFY_SPACE.defaults(), fixed))
@@ -151,7 +157,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = OneLineParser(prog="python -m bench.overhead", description=__doc__.split("\n")[0])
     parser.add_argument("--pairs", type=int, default=1000, help="SR pairs (default data: 1000)")
-    parser.add_argument("--per-class", type=int, default=60, help="classification images/class")
+    parser.add_argument(
+        "--per-class",
+        type=int,
+        default=None,
+        help="simulate this many classification images per class at --size "
+        "(default: the search's default data set, 3000 per class at 150 px, resized to --size)",
+    )
     parser.add_argument("--size", type=int, default=64, help="small_cnn image size")
     parser.add_argument("--epochs", type=int, default=2, help="epochs per trial")
     parser.add_argument("--trials", type=int, default=3, help="Ray trials per task")
