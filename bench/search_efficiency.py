@@ -165,8 +165,10 @@ def ray_run(method: str, data: Any, samples: int, max_epochs: int, seed: int) ->
     errors = [r.error for r in grid if r.error is not None]
     if errors:
         raise RuntimeError(f"method {method}: {len(errors)} trials failed: {errors[0]}")
-    epochs = [(at, float(r["val_psnr"])) for at, kind, _, r in recorder.events if kind == "result"]
-    return Run(method, configs=len(grid), epochs=epochs, wall_s=wall)
+    results = [(at, tid, r) for at, kind, tid, r in recorder.events if kind == "result"]
+    epochs = [(at, float(r["val_psnr"])) for at, _, r in results]
+    # configurations that trained (trials still pending when the budget ran out never did)
+    return Run(method, configs=len({tid for _, tid, _ in results}), epochs=epochs, wall_s=wall)
 
 
 def _budget_stopper(budget: int) -> Any:
