@@ -7,7 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from lensing.errors import LensSearchError
-from spaces import CLASSIFY_SPACE, SUPERRES_SPACE, SearchSpace, load_space_overrides
+from spaces import (
+    CLASSIFY_SPACE,
+    SUPERRES_SPACE,
+    FixedParam,
+    SearchSpace,
+    load_space_overrides,
+)
 
 FROM_SCRATCH_FIXED = {"fine_tune_fraction": 1.0}
 """Parameters fixed when a backbone starts from random weights: freezing layers that never
@@ -35,19 +41,18 @@ class Task:
         ``FROM_SCRATCH_FIXED`` is fixed, and an overrides file that sets it otherwise is refused.
         """
         overrides = load_space_overrides(Path(space_file)) if space_file else {}
-        if self.has_backbone and weights is None:
-            for name, value in FROM_SCRATCH_FIXED.items():
-                given = overrides.get(name, value)
-                if isinstance(given, dict) and set(given) == {"value"}:
-                    given = given["value"]
-                if given != value:
-                    raise LensSearchError(
-                        f"space overrides file {space_file}: {name} must stay {value} without "
-                        "pretrained weights (every backbone layer starts random); "
-                        "remove it or pass --weights"
-                    )
-            overrides = {**overrides, **FROM_SCRATCH_FIXED}
-        return self.space.with_overrides(overrides) if overrides else self.space
+        space = self.space.with_overrides(overrides) if overrides else self.space
+        if not self.has_backbone or weights is not None:
+            return space
+        for name, value in FROM_SCRATCH_FIXED.items():
+            fixed = space[name]
+            if name in overrides and not (isinstance(fixed, FixedParam) and fixed.value == value):
+                raise LensSearchError(
+                    f"space overrides file {space_file}: {name} must stay {value} without "
+                    "pretrained weights (every backbone layer starts random); "
+                    "remove it or pass --weights"
+                )
+        return space.with_overrides(FROM_SCRATCH_FIXED)
 
     def load_data(self, path: Path, image_size: int | None = None) -> Any:
         """Load the task's data set from ``path`` (raises LensSearchError on bad data)."""
