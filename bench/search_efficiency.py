@@ -39,6 +39,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ray.tune import Stopper
+
 from bench.common import format_table, machine, quiet_logs, start_local_ray, write_csv
 from lensing.cli import OneLineParser, run_cli
 
@@ -92,7 +94,7 @@ class Run:
         return None
 
 
-class EpochBudget:
+class EpochBudget(Stopper):
     """A Tune stopper that ends the whole run once ``budget`` epochs have been reported.
 
     Results of trials already running when it fires still arrive and count; the overshoot is at
@@ -152,7 +154,7 @@ def ray_run(method: str, data: Any, samples: int, max_epochs: int, seed: int) ->
             ),
             run_config=tune.RunConfig(
                 name="bench",
-                stop=None if method == "c" else _budget_stopper(samples * max_epochs),
+                stop=None if method == "c" else EpochBudget(samples * max_epochs),
                 storage_path=storage,
                 checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
                 callbacks=[recorder],
@@ -169,15 +171,6 @@ def ray_run(method: str, data: Any, samples: int, max_epochs: int, seed: int) ->
     epochs = [(at, float(r["val_psnr"])) for at, _, r in results]
     # configurations that trained (trials still pending when the budget ran out never did)
     return Run(method, configs=len({tid for _, tid, _ in results}), epochs=epochs, wall_s=wall)
-
-
-def _budget_stopper(budget: int) -> Any:
-    from ray import tune
-
-    class _Stopper(EpochBudget, tune.Stopper):
-        pass
-
-    return _Stopper(budget)
 
 
 def hyperband_run(data: Any, max_epochs: int, seed: int) -> Run:
