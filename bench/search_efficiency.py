@@ -1,6 +1,6 @@
 """Search efficiency on super-resolution: how many epochs each method needs to find a good model.
 
-    python -m bench.search_efficiency            # 40 pairs, budget 9 x 9 epochs, 2 seeds
+    python -m bench.search_efficiency            # 40 pairs, budget 9 x 9 epochs, 3 seeds
     python -m bench.search_efficiency --quick    # 12 pairs, budget 2 x 2 epochs, 1 seed
 
 Methods, on the same data, space (``SUPERRES_SPACE``), trainer, ``max_epochs`` and epoch budget
@@ -362,7 +362,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="configurations of c; the epoch budget of every method is samples x max_epochs",
     )
     parser.add_argument("--max-epochs", type=int, default=9, help="epochs a trial may train")
-    parser.add_argument("--seeds", type=int, default=2, help="seeds 0..N-1")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1")
     parser.add_argument(
         "--methods",
         default=",".join(METHODS),
