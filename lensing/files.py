@@ -1,18 +1,22 @@
-"""Read one image file safely: ``.npy`` without pickles, or PNG/JPEG via PIL; one source of checks.
+"""Read one image file safely: ``.npy`` or PNG/JPEG via PIL; one source of checks.
 
-Every problem with a file (unreadable, truncated, pickled, object dtype, NaN, inf, several channels)
-is a LensSearchError that names the file, raised here for the loaders and ``lensing.inspect`` alike.
+Plain ``.npy`` arrays are read with ``allow_pickle=False``; object arrays (``[image, mass]`` of
+DeepLense Model II/III) only through the restricted unpickler of ``lensing.npy_objects``. Every
+problem with a file (unreadable, truncated, a refused pickle, NaN, inf, several channels) is a
+LensSearchError that names the file, raised here for the loaders and ``lensing.inspect`` alike.
 """
 
 from __future__ import annotations
 
 import threading
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image
 
-from lensing.errors import LensSearchError
+from lensing.errors import LensSearchError, first_line
+from lensing.npy_objects import holds_objects, read_object_array
 
 NPY_SUFFIXES = frozenset({".npy"})
 PICTURE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
@@ -32,26 +36,51 @@ def is_image_file(path: Path) -> bool:
 
 def read_image(path: Path) -> np.ndarray:
     """The 2-D array stored in ``path``, in its own dtype, checked to be one finite image."""
-    raw = read_npy(path) if path.suffix.lower() in NPY_SUFFIXES else read_picture(path)
-    return check_image(raw, path)
+    return read_image_with_mass(path)[0]
+
+
+def read_image_with_mass(path: Path) -> tuple[np.ndarray, float | None]:
+    """``read_image`` and the mass of an ``[image, mass]`` file (None for plain images)."""
+    if path.suffix.lower() in NPY_SUFFIXES:
+        raw, mass = read_npy_with_mass(path)
+    else:
+        raw, mass = read_picture(path), None
+    return check_image(raw, path), mass
 
 
 def read_npy(path: Path) -> np.ndarray:
-    """``np.load`` with ``allow_pickle=False``: a pickled file is refused, never unpickled."""
+    """The array of an ``.npy`` file (the image of an ``[image, mass]`` file), never unpickled."""
+    return read_npy_with_mass(path)[0]
+
+
+def read_npy_with_mass(path: Path) -> tuple[np.ndarray, float | None]:
+    """A plain array with ``allow_pickle=False``, or ``[image, mass]`` by the safe unpickler."""
     try:
-        with _NPY_LOCK:
-            loaded = np.load(path, allow_pickle=False)
+        with open(path, "rb") as stream:
+            return _read_npy_stream(stream, path)
+    except LensSearchError:
+        raise
     except Exception as exc:  # any failure here is a property of the user's file
         if "pickle" in str(exc).lower():
             raise LensSearchError(
                 f"{path}: holds pickled Python objects; refused (arrays are read with "
                 "allow_pickle=False; save plain numeric arrays with np.save)"
             ) from None
-        raise LensSearchError(f"{path}: unreadable .npy file ({_reason(exc)})") from None
+        raise LensSearchError(f"{path}: unreadable .npy file ({first_line(exc)})") from None
+
+
+def _read_npy_stream(stream: BinaryIO, path: Path) -> tuple[np.ndarray, float | None]:
+    with _NPY_LOCK:
+        objects = holds_objects(stream)
+        if not objects:
+            stream.seek(0)
+            loaded = np.load(stream, allow_pickle=False)
+    if objects:
+        return read_object_array(stream, path)
     if not isinstance(loaded, np.ndarray):
         loaded.close()
         raise LensSearchError(f"{path}: is an .npz archive; expected one array per .npy file")
-    return loaded
+    return loaded, None
 
 
 def read_picture(path: Path) -> np.ndarray:
@@ -63,7 +92,7 @@ def read_picture(path: Path) -> np.ndarray:
                 return np.asarray(picture)
             return np.asarray(picture.convert("L"))
     except Exception as exc:  # truncated or not a picture: the user's file
-        raise LensSearchError(f"{path}: unreadable image file ({_reason(exc)})") from None
+        raise LensSearchError(f"{path}: unreadable image file ({first_line(exc)})") from None
 
 
 def check_image(array: np.ndarray, path: Path) -> np.ndarray:
@@ -105,8 +134,3 @@ def _squeeze_channel(array: np.ndarray, path: Path) -> np.ndarray:
         f"{path}: shape {array.shape} is not one single-channel image; "
         "expected (1, H, W), (H, W) or (H, W, 1)"
     )
-
-
-def _reason(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from lensing.errors import LensSearchError
-from lensing.files import read_image, to_unit_range
+from lensing.files import read_image_with_mass, to_unit_range
 from lensing.presets import SR_SCALE
 
 READ_THREADS = 8
@@ -18,7 +18,10 @@ READ_THREADS = 8
 
 @dataclass(frozen=True)
 class ImageFile:
-    """One file's stored shape, dtype and value range; ``pixels`` in [0, 1] when kept."""
+    """One file's stored shape, dtype and value range; ``pixels`` in [0, 1] when kept.
+
+    ``mass`` is the number stored next to the image in an ``[image, mass]`` file, else None.
+    """
 
     path: Path
     shape: tuple[int, int]
@@ -26,6 +29,7 @@ class ImageFile:
     low: float
     high: float
     pixels: np.ndarray | None = None
+    mass: float | None = None
 
 
 def read_images(
@@ -34,14 +38,14 @@ def read_images(
     """Read and check ``paths`` in order; ``keep`` float32 pixels, resized to ``image_size``."""
 
     def read_one(path: Path) -> ImageFile:
-        raw = read_image(path)
+        raw, mass = read_image_with_mass(path)
         pixels = None
         if keep:
             pixels = to_unit_range(raw)
             if image_size is not None and pixels.shape != (image_size, image_size):
                 pixels = resize_image(pixels, image_size)
         return ImageFile(
-            path, raw.shape, str(raw.dtype), float(raw.min()), float(raw.max()), pixels
+            path, raw.shape, str(raw.dtype), float(raw.min()), float(raw.max()), pixels, mass
         )
 
     with ThreadPoolExecutor(READ_THREADS) as pool:
@@ -85,6 +89,11 @@ def stack(files: Sequence[ImageFile], shape: tuple[int, int]) -> np.ndarray:
     if not files:
         return np.zeros((0, *shape, 1), np.float32)
     return np.stack([f.pixels for f in files])[..., None]
+
+
+def masses(files: Sequence[ImageFile]) -> np.ndarray:
+    """The mass of each file as float64, NaN where the file holds none."""
+    return np.array([np.nan if f.mass is None else f.mass for f in files], dtype=np.float64)
 
 
 def _hw(shape: tuple[int, ...]) -> str:

@@ -29,15 +29,39 @@ def inspect_dataset(path: str | Path) -> list[str]:
 
 def _classification_summary(layout: ClassificationLayout) -> list[str]:
     lines = [f"layout: classification at {layout.root} ({_split_words(layout.files)})"]
+    lines.append(_names_line(layout))
     everything: list[ImageFile] = []
+    by_class_all: dict[str, list[ImageFile]] = {}
     for split, by_class in layout.files.items():
         files = {cls: read_images(paths, keep=False) for cls, paths in by_class.items()}
+        for cls, group in files.items():
+            by_class_all.setdefault(cls, []).extend(group)
         everything += [f for group in files.values() for f in group]
         counts = ", ".join(f"{cls} {len(group)}" for cls, group in files.items())
         lines.append(f"{split}: {counts} (total {sum(len(g) for g in files.values())})")
     shape = check_same_size(everything)
     lines += _value_lines(everything, f"image size {shape[0]}x{shape[1]}")
+    lines += _mass_lines(by_class_all)
     return lines
+
+
+def _names_line(layout: ClassificationLayout) -> str:
+    """Which folder name (or file-name prefix) on disk was read as which class."""
+    what = "file-name prefixes" if layout.flat else "class folders"
+    return f"{what}: " + ", ".join(f"{name} -> {cls}" for name, cls in layout.names.items())
+
+
+def _mass_lines(by_class: dict[str, list[ImageFile]]) -> list[str]:
+    """Count and range of the masses stored as ``[image, mass]``; nothing when there are none."""
+    with_mass = {c: [f.mass for f in files if f.mass is not None] for c, files in by_class.items()}
+    values = [m for group in with_mass.values() for m in group]
+    if not values:
+        return []
+    counts = ", ".join(f"{cls} {len(group)}" for cls, group in with_mass.items() if group)
+    return [
+        f"masses: {len(values)} files hold [image, mass] ({counts}); mass range "
+        f"[{min(values):.4g}, {max(values):.4g}] (kept as masses_train/masses_val, not trained on)"
+    ]
 
 
 def _superres_summary(layout: SuperResLayout) -> list[str]:

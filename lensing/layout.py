@@ -1,31 +1,46 @@
 """Find the files of a data set on disk: classification class folders or super-resolution LR/HR.
 
 Classification: ``ROOT/{train,val}/<class>/*`` or ``ROOT/<class>/*`` with classes ``no/sphere/vort``
-(or ``no/cdm/axion``). Super-resolution: ``ROOT/{LR,HR}/*`` or ``ROOT/{train,val}/{LR,HR}/*``,
-LR and HR files matched by name.
+or their aliases (``no_sub/cdm/axion`` of DeepLense Model II/III, ...), or a flat folder of
+class-prefixed files (``no_sub_1.npy``, ``cdm_1.npy``, ``axion_1.npy``). Super-resolution:
+``ROOT/{LR,HR}/*`` or ``ROOT/{train,val}/{LR,HR}/*``, LR and HR files matched by name.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lensing.errors import LensSearchError
 from lensing.files import is_image_file
 
 CLASSES = ("no", "sphere", "vort")
-CLASS_ALIASES = {"cdm": "sphere", "axion": "vort"}
+# Other names of the classes in public data sets (folder names or file-name prefixes).
+CLASS_ALIASES = {
+    "no_sub": "no",
+    "nosub": "no",
+    "no_substructure": "no",
+    "cdm": "sphere",
+    "axion": "vort",
+}
+# Longest first, so that a file ``no_sub_1.npy`` is read as ``no_sub`` before ``no``.
+_CLASS_NAMES = sorted((*CLASSES, *CLASS_ALIASES), key=len, reverse=True)
 SPLITS = ("train", "val")
 ALL = "all"
 
 
 @dataclass(frozen=True)
 class ClassificationLayout:
-    """Files per split and class; the split is ``all`` when there are no train/val folders."""
+    """Files per split and class; the split is ``all`` when there are no train/val folders.
+
+    ``names`` maps each folder name (or file-name prefix when ``flat``) found on disk to its class.
+    """
 
     root: Path
     files: dict[str, dict[str, list[Path]]]
+    names: dict[str, str] = field(default_factory=dict)
+    flat: bool = False
 
     @property
     def has_val_folder(self) -> bool:
@@ -68,33 +83,96 @@ def existing_folder(path: str | Path) -> Path:
 
 
 def find_classification(path: str | Path) -> ClassificationLayout:
-    """Class folders under ``path`` or under its ``train``/``val`` folders."""
+    """Class folders (or class-prefixed files) under ``path`` or its ``train``/``val`` folders."""
     root = existing_folder(path)
-    splits = _split_folders(root)
-    if not splits:
-        return ClassificationLayout(root, {ALL: class_files(root)})
-    return ClassificationLayout(root, {split: class_files(root / split) for split in splits})
+    folders = {split: root / split for split in _split_folders(root)} or {ALL: root}
+    found = {split: class_files(folder) for split, folder in folders.items()}
+    names = {name: cls for group in found.values() for name, cls in group.names.items()}
+    return ClassificationLayout(
+        root,
+        {split: group.files for split, group in found.items()},
+        names,
+        flat=any(group.flat for group in found.values()),
+    )
 
 
-def class_files(folder: Path) -> dict[str, list[Path]]:
-    """Image files per canonical class name in the class folders of ``folder``."""
-    found: dict[str, list[Path]] = {}
+@dataclass(frozen=True)
+class ClassFiles:
+    """Image files per canonical class of one folder, and the on-disk name of each class."""
+
+    files: dict[str, list[Path]]
+    names: dict[str, str]
+    flat: bool
+
+
+def canonical_class(name: str) -> str | None:
+    """``no``, ``sphere`` or ``vort`` for a class name or alias (any case), else None."""
+    name = name.lower()
+    return name if name in CLASSES else CLASS_ALIASES.get(name)
+
+
+def class_of_file(path: Path) -> str | None:
+    """The class name or alias that starts the file name (``no_sub_7.npy`` -> ``no_sub``)."""
+    stem = path.stem.lower()
+    for name in _CLASS_NAMES:
+        if stem.startswith(name) and not stem[len(name) : len(name) + 1].isalpha():
+            return name
+    return None
+
+
+def class_files(folder: Path) -> ClassFiles:
+    """Class folders of ``folder``; without sub-folders, its class-prefixed image files."""
     subfolders = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if not subfolders:
-        raise LensSearchError(f"{folder}: no class folders (expected {_expected()})")
+    if subfolders:
+        return _class_folders(folder, subfolders)
+    flat = image_files(folder)
+    if not any(class_of_file(path) for path in flat):
+        raise LensSearchError(
+            f"{folder}: no class folders (expected {_expected()}, or files named like axion_1.npy)"
+        )
+    return _class_prefixed(folder, flat)
+
+
+def _class_folders(folder: Path, subfolders: list[Path]) -> ClassFiles:
+    found: dict[str, list[Path]] = {}
+    names: dict[str, str] = {}
     for sub in subfolders:
-        name = CLASS_ALIASES.get(sub.name.lower(), sub.name.lower())
-        if name not in CLASSES:
+        name = canonical_class(sub.name)
+        if name is None:
             raise LensSearchError(f"{sub}: unknown class folder (expected {_expected()})")
         if name in found:
             raise LensSearchError(f"{sub}: a second folder for class {name!r}")
-        found[name] = image_files(sub)
+        found[name], names[sub.name] = image_files(sub), name
         if not found[name]:
             raise LensSearchError(f"{sub}: empty class folder (no .npy, .png or .jpg images)")
+    _check_all_classes(folder, found, "class folder(s)")
+    return ClassFiles({c: found[c] for c in CLASSES}, _in_class_order(names), flat=False)
+
+
+def _class_prefixed(folder: Path, files: list[Path]) -> ClassFiles:
+    found: dict[str, list[Path]] = {c: [] for c in CLASSES}
+    names: dict[str, str] = {}
+    for path in files:
+        prefix = class_of_file(path)
+        if prefix is None:
+            raise LensSearchError(
+                f"{path}: the file name does not start with a class ({_expected()}) in a "
+                "folder of class-prefixed files such as axion_1.npy"
+            )
+        names[prefix] = cls = CLASS_ALIASES.get(prefix, prefix)
+        found[cls].append(path)
+    _check_all_classes(folder, {c: paths for c, paths in found.items() if paths}, "files of class")
+    return ClassFiles(found, _in_class_order(names), flat=True)
+
+
+def _in_class_order(names: dict[str, str]) -> dict[str, str]:
+    return dict(sorted(names.items(), key=lambda item: CLASSES.index(item[1])))
+
+
+def _check_all_classes(folder: Path, found: dict[str, list[Path]], what: str) -> None:
     missing = [c for c in CLASSES if c not in found]
     if missing:
-        raise LensSearchError(f"{folder}: missing class folder(s) {', '.join(missing)}")
-    return {c: found[c] for c in CLASSES}
+        raise LensSearchError(f"{folder}: missing {what} {', '.join(missing)}")
 
 
 def image_files(folder: Path) -> list[Path]:
@@ -145,4 +223,4 @@ def _is_superres(root: Path) -> bool:
 
 
 def _expected() -> str:
-    return "no/sphere/vort or no/cdm/axion"
+    return "no/sphere/vort, no/cdm/axion or no_sub/cdm/axion"

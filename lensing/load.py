@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from lensing.errors import LensSearchError
-from lensing.images import check_same_size, check_scale, read_images, stack
+from lensing.images import check_same_size, check_scale, masses, read_images, stack
 from lensing.layout import CLASSES, find_classification, find_superres
 
 __all__ = ["CLASSES", "ClassificationData", "SuperResData", "load_classification", "load_superres"]
@@ -22,7 +22,12 @@ __all__ = ["CLASSES", "ClassificationData", "SuperResData", "load_classification
 
 @dataclass(frozen=True)
 class ClassificationData:
-    """Images (N, H, W, 1) float32 in [0, 1], int64 class indices into ``classes``, source files."""
+    """Images (N, H, W, 1) float32 in [0, 1], int64 class indices into ``classes``, source files.
+
+    ``masses_*`` (N,) float64: the mass stored with each image by ``[image, mass]`` files (the
+    axion mass of DeepLense Model II/III), NaN for images stored alone; None when the data were not
+    read from files. Training ignores them.
+    """
 
     x_train: np.ndarray
     y_train: np.ndarray
@@ -31,6 +36,8 @@ class ClassificationData:
     classes: tuple[str, ...]
     paths_train: tuple[Path, ...]
     paths_val: tuple[Path, ...]
+    masses_train: np.ndarray | None = None
+    masses_val: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -74,6 +81,8 @@ def load_classification(
         classes=CLASSES,
         paths_train=tuple(paths["train"]),
         paths_val=tuple(paths["val"]),
+        masses_train=masses(files["train"]),
+        masses_val=masses(files["val"]),
     )
 
 
