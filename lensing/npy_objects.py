@@ -4,11 +4,13 @@
 payload is unpickled by ``NumpyOnlyUnpickler``, which resolves only the globals that a NumPy array
 of numbers needs (array reconstruction, dtype, NumPy scalars, ``float``, ``int``) and refuses any
 other one before it is called. What it returns is then accepted only as ``[image, mass]``.
+``save_with_mass`` writes that form (the simulator's ``--with-mass``).
 """
 
 from __future__ import annotations
 
 import pickle
+from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
@@ -49,6 +51,13 @@ class NumpyOnlyUnpickler(pickle.Unpickler):
             return ALLOWED_GLOBALS[(module, name)]
         except KeyError:
             raise RefusedGlobal(f"{module}.{name}") from None
+
+
+def save_with_mass(path: str | Path, image: np.ndarray, mass: float) -> None:
+    """Write ``[image, mass]`` as DeepLense Model II/III axion files are: a pickled object array."""
+    array = np.empty(2, dtype=object)
+    array[0], array[1] = image, np.float64(mass)
+    np.save(path, array, allow_pickle=True)
 
 
 def holds_objects(stream: IO[bytes]) -> bool:

@@ -1,10 +1,13 @@
 """Simulate DeepLense-style data sets with lenstronomy on every core.
 
 Classification: ``DIR/{train,val}/{no,sphere,vort}/<class>_<index>.npy``, each (1, size, size)
-float32 in [0, 1]. Super-resolution: ``DIR/LR/sample{i}.npy`` (1, 75, 75) and
+float32 in [0, 1]; with ``--layout model2`` the DeepLense Model II/III files instead:
+``DIR/{train,val}/{no_sub,cdm,axion}/<folder>_<index>.npy``, (64, 64) float64, each axion file the
+object array ``[image, m_axion]``. Super-resolution: ``DIR/LR/sample{i}.npy`` (1, 75, 75) and
 ``DIR/HR/sample{i}.npy`` (1, 150, 150). Both write ``manifest.json`` and ``parameters.csv``.
 
     python -m lensing.simulate classify --out data/classify --preset varied --per-class 3000
+    python -m lensing.simulate classify --out data/model2 --layout model2
     python -m lensing.simulate superres --out data/sr --pairs 1000
 """
 
@@ -26,7 +29,8 @@ from tqdm import tqdm
 
 from lensing.cli import OneLineParser, run_cli
 from lensing.errors import LensSearchError
-from lensing.layout import CLASSES
+from lensing.layout import CLASSES, canonical_class
+from lensing.npy_objects import save_with_mass
 from lensing.output import build_once, package_versions, write_parameters
 from lensing.presets import PRESETS, SR_HR_SIZE, SR_SCALE, preset_table
 
@@ -36,6 +40,31 @@ DEFAULT_PAIRS = 1000
 DEFAULT_SIZE = 150
 DEFAULT_VAL_FRACTION = 0.2
 _THREADED_MODULES = ("tensorflow", "torch", "jax", "ray")
+MASS_CLASS = "vort"  # the class whose files can hold [image, axion mass]
+
+
+@dataclass(frozen=True)
+class FileLayout:
+    """How classification images are written: class folder names, array form, default size."""
+
+    folders: dict[str, str]
+    dtype: type
+    channel_axis: bool  # (1, N, N) rather than (N, N)
+    size: int
+    with_mass: bool  # the vort/axion files are [image, mass]
+
+
+LAYOUTS = {
+    "model1": FileLayout({c: c for c in CLASSES}, np.float32, True, DEFAULT_SIZE, with_mass=False),
+    "model2": FileLayout(
+        {canonical_class(name): name for name in ("no_sub", "cdm", "axion")},  # type: ignore[misc]
+        np.float64,
+        False,
+        64,
+        with_mass=True,
+    ),
+}
+DEFAULT_LAYOUT = "model1"
 
 
 @dataclass(frozen=True)
@@ -45,34 +74,45 @@ class ClassifyJob:
     cls: str
     index: int
     split: str
+    folder: str = ""
 
     @property
     def file(self) -> str:
-        return f"{self.split}/{self.cls}/{self.cls}_{self.index:06d}.npy"
+        folder = self.folder or self.cls
+        return f"{self.split}/{folder}/{folder}_{self.index:06d}.npy"
 
 
 def simulate_classification(
     out: str | Path,
     preset: str = "model1",
     per_class: int = DEFAULT_PER_CLASS,
-    size: int = DEFAULT_SIZE,
+    size: int | None = None,
     val_fraction: float = DEFAULT_VAL_FRACTION,
     seed: int = 0,
     workers: int | None = None,
     progress: bool = True,
+    layout: str = DEFAULT_LAYOUT,
+    with_mass: bool = False,
 ) -> Path:
     """Simulate ``per_class`` images of each class into ``out`` (reused if it already matches).
 
+    ``layout`` ``model2`` writes DeepLense Model II/III files (see the module docstring); its
+    ``size`` defaults to 64, else 150. ``with_mass`` writes each vort file as ``[image, m_axion]``
+    (always so with ``model2``).
+
     Example:
         >>> simulate_classification("data/cls", preset="varied", per_class=333, size=128)
+        >>> simulate_classification("data/model2", layout="model2", per_class=100)
     """
     preset_table(preset)
+    files = _file_layout(layout)
+    size = files.size if size is None else size
     _check_counts(per_class=per_class, size=size)
     if not 0.0 <= val_fraction < 1.0:
         raise LensSearchError(f"--val-fraction must be in [0, 1), got {val_fraction}")
     n_val = round(per_class * val_fraction)
     jobs = [
-        ClassifyJob(cls, i, "val" if i >= per_class - n_val else "train")
+        ClassifyJob(cls, i, "val" if i >= per_class - n_val else "train", files.folders[cls])
         for cls in CLASSES
         for i in range(per_class)
     ]
@@ -85,16 +125,24 @@ def simulate_classification(
         "val_fraction": val_fraction,
         "seed": seed,
     }
-    render = partial(_render_classification, seed=seed, preset=preset, size=size)
+    mass = with_mass or files.with_mass
+    if layout != DEFAULT_LAYOUT:  # only then: manifests of earlier data sets still match
+        request["layout"] = layout
+    if mass != files.with_mass:
+        request["with_mass"] = mass
+    render = partial(
+        _render_classification, seed=seed, preset=preset, size=size, layout=layout, with_mass=mass
+    )
 
     def build(staging: Path) -> dict[str, Any]:
         for split in ("train", "val") if n_val else ("train",):
-            for cls in CLASSES:
-                (staging / split / cls).mkdir(parents=True)
+            for folder in files.folders.values():
+                (staging / split / folder).mkdir(parents=True)
         rows = _run(jobs, render, staging, workers, progress, "classify")
         write_parameters(staging, rows)
         counts = {"train": per_class - n_val, "val": n_val}
-        return _manifest_body(preset, counts, [size, size])
+        body = _manifest_body(preset, counts, [size, size])
+        return {**body, "layout": layout, "class_folders": files.folders, "with_mass": mass}
 
     return build_once(Path(out), request, build, _say)
 
@@ -137,13 +185,31 @@ def simulate_superres(
 
 
 def _render_classification(
-    job: ClassifyJob, root: Path, *, seed: int, preset: str, size: int
+    job: ClassifyJob,
+    root: Path,
+    *,
+    seed: int,
+    preset: str,
+    size: int,
+    layout: str = DEFAULT_LAYOUT,
+    with_mass: bool = False,
 ) -> dict[str, Any]:
     from lensing.samples import classification_image
 
     image, params = classification_image(seed, job.cls, job.index, preset, size)
-    np.save(root / job.file, image)
+    files = LAYOUTS[layout]
+    image = image.astype(files.dtype) if files.channel_axis else image[0].astype(files.dtype)
+    if with_mass and job.cls == MASS_CLASS:
+        save_with_mass(root / job.file, image, params["m_axion"])
+    else:
+        np.save(root / job.file, image)
     return {"file": job.file, "split": job.split, "class": job.cls, **params}
+
+
+def _file_layout(name: str) -> FileLayout:
+    if name not in LAYOUTS:
+        raise LensSearchError(f"unknown layout {name!r} (choose from {', '.join(LAYOUTS)})")
+    return LAYOUTS[name]
 
 
 def _render_superres(
@@ -237,10 +303,23 @@ def build_parser() -> OneLineParser:
     classify.add_argument(
         "--size",
         type=int,
-        default=DEFAULT_SIZE,
-        help="pixels per side; the 7.5 arcsec field of view is kept",
+        default=None,
+        help=f"pixels per side (default {DEFAULT_SIZE}, {LAYOUTS['model2'].size} with --layout "
+        "model2); the 7.5 arcsec field of view is kept",
     )
     classify.add_argument("--val-fraction", type=float, default=DEFAULT_VAL_FRACTION)
+    classify.add_argument(
+        "--layout",
+        choices=sorted(LAYOUTS),
+        default=DEFAULT_LAYOUT,
+        help="model1: {no,sphere,vort}/, (1,N,N) float32; model2: the DeepLense Model II/III "
+        "files, {no_sub,cdm,axion}/, (N,N) float64, axion files [image, m_axion]",
+    )
+    classify.add_argument(
+        "--with-mass",
+        action="store_true",
+        help="write each vort file as the object array [image, m_axion] (always on for model2)",
+    )
     superres = tasks.add_parser("superres", help="LR (75 px) / HR (150 px) pairs")
     superres.add_argument("--pairs", type=int, default=DEFAULT_PAIRS)
     superres.add_argument("--noise", choices=("on", "off"), default="on")
@@ -264,6 +343,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             per_class=args.per_class,
             size=args.size,
             val_fraction=args.val_fraction,
+            layout=args.layout,
+            with_mass=args.with_mass,
             **common,
         )
     else:
