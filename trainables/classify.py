@@ -19,6 +19,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from lensing.layout import CLASSES
 from trainables.loop import (
     BatchNormCalibrator,
     OnEpoch,
@@ -30,7 +31,6 @@ from trainables.metrics import accuracy, cross_entropy, macro_auc, per_class_auc
 from trainables.models import backbone_inputs, build_classifier, classifier_backbone
 from trainables.runtime import prepare_backend
 
-CLASSES = ("no", "sphere", "vort")
 PREDICT_BATCH = 64
 CALIBRATION_IMAGES = 1024
 
