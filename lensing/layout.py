@@ -48,6 +48,15 @@ class ClassificationLayout:
 
 
 @dataclass(frozen=True)
+class ClassFiles:
+    """Image files per canonical class of one folder, and the on-disk name of each class."""
+
+    files: dict[str, list[Path]]
+    names: dict[str, str]
+    flat: bool
+
+
+@dataclass(frozen=True)
 class SuperResLayout:
     """(LR, HR) file pairs per split; the split is ``all`` without train/val folders."""
 
@@ -94,15 +103,6 @@ def find_classification(path: str | Path) -> ClassificationLayout:
         names,
         flat=any(group.flat for group in found.values()),
     )
-
-
-@dataclass(frozen=True)
-class ClassFiles:
-    """Image files per canonical class of one folder, and the on-disk name of each class."""
-
-    files: dict[str, list[Path]]
-    names: dict[str, str]
-    flat: bool
 
 
 def canonical_class(name: str) -> str | None:

@@ -29,7 +29,7 @@ from tqdm import tqdm
 
 from lensing.cli import OneLineParser, run_cli
 from lensing.errors import LensSearchError
-from lensing.layout import CLASSES, canonical_class
+from lensing.layout import CLASSES
 from lensing.npy_objects import save_with_mass
 from lensing.output import build_once, package_versions, write_parameters
 from lensing.presets import PRESETS, SR_HR_SIZE, SR_SCALE, preset_table
@@ -55,12 +55,18 @@ class FileLayout:
 
 
 LAYOUTS = {
-    "model1": FileLayout({c: c for c in CLASSES}, np.float32, True, DEFAULT_SIZE, with_mass=False),
-    "model2": FileLayout(
-        {canonical_class(name): name for name in ("no_sub", "cdm", "axion")},  # type: ignore[misc]
-        np.float64,
-        False,
-        64,
+    "model1": FileLayout(
+        folders={c: c for c in CLASSES},
+        dtype=np.float32,
+        channel_axis=True,
+        size=DEFAULT_SIZE,
+        with_mass=False,
+    ),
+    "model2": FileLayout(  # names the readers know from lensing.layout.CLASS_ALIASES
+        folders={"no": "no_sub", "sphere": "cdm", "vort": "axion"},
+        dtype=np.float64,
+        channel_axis=False,
+        size=64,
         with_mass=True,
     ),
 }

@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lensing.layout import CLASS_ALIASES, CLASSES
+from lensing.layout import CLASS_ALIASES, CLASSES, canonical_class
 from lensing.load import load_classification
+from lensing.simulate import LAYOUTS, simulate_classification
 from lensing.simulate import main as simulate_main
-from lensing.simulate import simulate_classification
 
 REPO = Path(__file__).resolve().parents[2]
 FOLDERS = {"no": "no_sub", "sphere": "cdm", "vort": "axion"}
@@ -54,6 +54,8 @@ def run_module(*argv: str, timeout: int = 120) -> subprocess.CompletedProcess[st
 
 
 def test_simulator_writes_the_model2_file_structure(model2_dir: Path) -> None:
+    assert LAYOUTS["model2"].folders == FOLDERS
+    assert all(canonical_class(folder) == cls for cls, folder in FOLDERS.items())
     for split, count in (("train", 4), ("val", 2)):
         assert sorted(p.name for p in (model2_dir / split).iterdir()) == sorted(FOLDERS.values())
         for folder in FOLDERS.values():
