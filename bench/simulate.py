@@ -54,10 +54,21 @@ CLASS_COLUMNS = (
     "fast_s",
     "plain_per_s",
     "fast_per_s",
+    "plain_cpu_ms",
+    "fast_cpu_ms",
     "speedup",
     "same_bytes",
 )
-DATASET_COLUMNS = ("per_class", "size", "workers", "images", "seconds", "images_per_s")
+DATASET_COLUMNS = (
+    "per_class",
+    "size",
+    "workers",
+    "images",
+    "seconds",
+    "images_per_s",
+    "cpu_s",
+    "cpu_s_per_worker",
+)
 
 
 def fingerprint(folder: Path) -> str:
@@ -131,19 +142,23 @@ def render_class_image(cls: str, index: int, preset: str, size: int, plain: bool
 
 
 def bench_classes(per_class: int, size: int, preset: str) -> list[dict[str, object]]:
-    """One process: per class, seconds of the plain and the fast render of the same images."""
+    """One process: per class, seconds of the plain and the fast render of the same images.
+
+    CPU ms per image is what other jobs on a shared machine disturb least.
+    """
     for plain in (True, False):  # lenstronomy's lazy set-up, the fast path's cached model
         render_class_image("vort", per_class, preset, size, plain)
     rows: list[dict[str, object]] = []
     for cls in CLASSES:
-        seconds = {True: 0.0, False: 0.0}
+        seconds, cpu = {True: 0.0, False: 0.0}, {True: 0.0, False: 0.0}
         same = True
         for index in range(per_class):
             images = {}
             for plain in (True, False):
-                start = time.perf_counter()
+                start, cpu_start = time.perf_counter(), time.process_time()
                 images[plain] = render_class_image(cls, index, preset, size, plain)
                 seconds[plain] += time.perf_counter() - start
+                cpu[plain] += time.process_time() - cpu_start
             same = same and images[True].tobytes() == images[False].tobytes()
         rows.append(
             {
@@ -154,6 +169,8 @@ def bench_classes(per_class: int, size: int, preset: str) -> list[dict[str, obje
                 "fast_s": round(seconds[False], 2),
                 "plain_per_s": round(per_class / seconds[True], 1),
                 "fast_per_s": round(per_class / seconds[False], 1),
+                "plain_cpu_ms": round(1000 * cpu[True] / per_class, 1),
+                "fast_cpu_ms": round(1000 * cpu[False] / per_class, 1),
                 "speedup": round(seconds[True] / seconds[False], 2),
                 "same_bytes": same,
             }
@@ -162,16 +179,19 @@ def bench_classes(per_class: int, size: int, preset: str) -> list[dict[str, obje
 
 
 def bench_datasets(per_class_counts: Sequence[int], size: int) -> list[dict[str, object]]:
-    """Wall seconds of whole classification sets (the default preset) on every core."""
+    """Wall seconds of whole classification sets (the default preset) on every core.
+
+    CPU seconds per worker is what the wall time would be on idle cores that scale perfectly.
+    """
     workers = os.cpu_count() or 1
     rows: list[dict[str, object]] = []
     for per_class in per_class_counts:
         with tempfile.TemporaryDirectory(prefix="bench-simulate-") as tmp:
-            start = time.perf_counter()
+            cpu_start, start = _cpu_seconds(), time.perf_counter()
             simulate_classification(
                 Path(tmp) / "data", per_class=per_class, size=size, workers=workers, progress=False
             )
-            seconds = time.perf_counter() - start
+            seconds, cpu = time.perf_counter() - start, _cpu_seconds() - cpu_start
         images = len(CLASSES) * per_class
         rows.append(
             {
@@ -181,6 +201,8 @@ def bench_datasets(per_class_counts: Sequence[int], size: int) -> list[dict[str,
                 "images": images,
                 "seconds": round(seconds, 1),
                 "images_per_s": round(images / seconds, 1),
+                "cpu_s": round(cpu, 1),
+                "cpu_s_per_worker": round(cpu / workers, 1),
             }
         )
     return rows
