@@ -72,3 +72,14 @@ def test_classification_image_is_the_plain_render_at_full_size() -> None:
     rng, params, masses = draws("vort", 3, preset="model1")
     plain = render_observed(params, masses, size, FIELD_OF_VIEW / size, rng, plain=True)
     assert image.tobytes() == min_max(plain)[None].tobytes()
+
+
+def test_reused_main_lens_deflections_stay_exact_across_classes() -> None:
+    # model1 fixes the SIE and shear, so every image after the first reuses their deflections;
+    # a vortex's masses added in place must not leak into the next image's.
+    size = 48
+    for cls in ["vort", "no", "sphere", "no", "vort"]:
+        image, _ = classification_image(0, cls, 0, "model1", size)
+        rng, params, masses = draws(cls, 0, preset="model1")
+        plain = render_observed(params, masses, size, FIELD_OF_VIEW / size, rng, plain=True)
+        assert image.tobytes() == min_max(plain)[None].tobytes(), cls
