@@ -178,7 +178,9 @@ def _run(
     if workers == 1:
         rows = _collect(map(task, jobs), bar(), label)
     else:
-        chunksize = max(1, len(jobs) // (workers * 16))
+        # Small chunks: the last one leaves a core idle, and the bar moves (and names the class)
+        # as chunks come back; 64 per worker keep that tail near 1 % at no measurable IPC cost.
+        chunksize = max(1, len(jobs) // (workers * 64))
         with ProcessPoolExecutor(workers, mp_context=_pool_context()) as pool:
             rows = _collect(pool.map(task, jobs, chunksize=chunksize), bar(), label)
     seconds = time.perf_counter() - start
