@@ -21,7 +21,7 @@ from lensing.physics import (
 )
 from lensing.presets import FIELD_OF_VIEW, draw_lens_params
 from lensing.samples import classification_image, sample_rng
-from lensing.substructure import draw_substructure
+from lensing.substructure import PointMasses, draw_substructure
 
 
 def draws(cls: str, index: int, preset: str = "varied") -> tuple:
@@ -83,3 +83,16 @@ def test_reused_main_lens_deflections_stay_exact_across_classes() -> None:
         rng, params, masses = draws(cls, 0, preset="model1")
         plain = render_observed(params, masses, size, FIELD_OF_VIEW / size, rng, plain=True)
         assert image.tobytes() == min_max(plain)[None].tobytes(), cls
+
+
+def test_superres_renders_equal_plain_lenstronomy() -> None:
+    # Super-resolution pairs have no point masses but go through the same fast model.
+    for index in range(2):
+        renders = []
+        for plain in (True, False):
+            rng = sample_rng(0, "superres", 0, index)
+            params = draw_lens_params(rng, "model1")
+            hr = render_surface_brightness(params, PointMasses(), 150, 0.025, None, plain=plain)
+            lr = render_observed(params, PointMasses(), 75, 0.05, rng, plain=plain)
+            renders.append((hr.tobytes(), lr.tobytes()))
+        assert renders[0] == renders[1]
