@@ -1,4 +1,4 @@
-"""The simulator benchmark runs end to end at its smallest size and writes its CSV."""
+"""The simulator benchmark runs end to end at its smallest size and writes its CSVs."""
 
 from __future__ import annotations
 
@@ -27,3 +27,6 @@ def test_quick_benchmark_writes_a_table_and_csv(tmp_path: Path) -> None:
     assert {r["task"] for r in rows} == {"classify", "superres"}
     assert {int(r["workers"]) for r in rows} == {1, os.cpu_count() or 1}
     assert all(float(r["images_per_s"]) > 0 and r["same_bytes"] == "True" for r in rows)
+    classes = list(csv.DictReader(open(tmp_path / "simulate_classes.csv")))
+    assert [r["class"] for r in classes] == ["no", "sphere", "vort"]
+    assert all(r["same_bytes"] == "True" and float(r["fast_per_s"]) > 0 for r in classes)

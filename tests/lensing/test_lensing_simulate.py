@@ -50,6 +50,7 @@ def test_classify_cli_writes_the_public_layout(tmp_path: Path, preset: str) -> N
     args = ["--out", str(out), "--preset", preset, "--per-class", "5", "--size", "40"]
     result = run_module("lensing.simulate", "classify", *args, "--val-fraction", "0.4")
     assert result.returncode == 0, result.stderr
+    assert "classify vort:" in result.stderr, "the progress bar names the class it simulates"
     for split, count in (("train", 3), ("val", 2)):
         for cls in ("no", "sphere", "vort"):
             files = sorted((out / split / cls).glob("*.npy"))
