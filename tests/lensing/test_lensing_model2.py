@@ -147,7 +147,13 @@ def test_every_no_substructure_alias_is_read_as_no(model2_dir: Path, tmp_path: P
 
 def test_with_mass_writes_vort_files_of_the_default_layout(tmp_path: Path) -> None:
     out = simulate_classification(
-        tmp_path / "m1", per_class=1, size=16, val_fraction=0.0, with_mass=True, progress=False
+        tmp_path / "m1",
+        per_class=1,
+        size=16,
+        val_fraction=0.0,
+        with_mass=True,
+        workers=1,
+        progress=False,
     )
     image, mass = np.load(out / "train" / "vort" / "vort_000000.npy", allow_pickle=True)
     assert image.shape == (1, 16, 16) and image.dtype == np.float32
