@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import grp
 import json
 import os
+import pwd
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,8 +89,82 @@ def read_settings(experiment: str) -> ExperimentSettings:
         raise LensSearchError(f"{experiment}/{SETTINGS_FILE} is unreadable: {exc}") from exc
 
 
+def refuse_shared_writable(experiment: str) -> None:
+    """Refuse a local experiment folder that someone else could have written into.
+
+    Ray unpickles ``tuner.pkl``, its searcher state and the trials' ``params.pkl`` on --resume and
+    when results are read, so whoever can write them can run code as the reader. The folder and
+    everything in it must belong to the reader and not be writable by other users (group-writable
+    is fine when the group is the owner's own, as umask 002 makes it). Storage URIs are not
+    checked: their access rules live in the bucket (docs/RELIABILITY.md).
+    """
+    if "://" in experiment:
+        return
+    root = Path(_absolute(experiment))
+    if not root.is_dir():
+        return
+    for folder, subfolders, files in os.walk(root):
+        for name in (".", *subfolders, *files):
+            problem = _writable_by_others(Path(folder) / name)
+            if problem:
+                raise LensSearchError(
+                    f"{Path(folder) / name if name != '.' else folder} {problem}; Ray would "
+                    f"unpickle files from {root} that others can change (run code as you), so it "
+                    f"is not read: make it yours alone (chown -R, chmod -R go-w) or copy it to a "
+                    "folder of your own"
+                )
+
+
+def _writable_by_others(path: Path) -> str | None:
+    """Why other users could write ``path``, or None."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None  # vanished or a dangling link: Ray will not read it either
+    if info.st_uid != os.getuid():
+        return f"is owned by another user ({_user(info.st_uid)})"
+    if info.st_mode & stat.S_IWOTH:
+        return f"is writable by every user (mode {stat.S_IMODE(info.st_mode):o})"
+    if info.st_mode & stat.S_IWGRP and _group_has_others(info.st_gid):
+        return (
+            f"is writable by the group {_group(info.st_gid)} (mode {stat.S_IMODE(info.st_mode):o})"
+        )
+    return None
+
+
+def _group_has_others(gid: int) -> bool:
+    """True unless the group holds the current user alone (a user-private group)."""
+    me = pwd.getpwuid(os.getuid()).pw_name if _known_user(os.getuid()) else None
+    try:
+        members = set(grp.getgrgid(gid).gr_mem)
+    except KeyError:
+        return True
+    members |= {u.pw_name for u in pwd.getpwall() if u.pw_gid == gid}
+    return bool(members - {me})
+
+
+def _known_user(uid: int) -> bool:
+    try:
+        pwd.getpwuid(uid)
+    except KeyError:
+        return False
+    return True
+
+
+def _user(uid: int) -> str:
+    return pwd.getpwuid(uid).pw_name if _known_user(uid) else f"uid {uid}"
+
+
+def _group(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return f"gid {gid}"
+
+
 def load_results(experiment: str) -> tuple[ResultGrid, ExperimentSettings]:
     """Ray Tune's ResultGrid of a finished, interrupted or running experiment, and its settings."""
+    refuse_shared_writable(experiment)
     settings = read_settings(experiment)
     location = experiment if "://" in experiment else _absolute(experiment)
     try:
