@@ -231,9 +231,9 @@ def make_plots(
     """Write the plots of ``experiment``; return the folder and the importance note ('' if ok)."""
     if top < 1:
         raise LensSearchError(f"--top must be at least 1, got {top}")
-    table, grid, settings = load_leaderboard(experiment)
     target = out if out is not None else default_out(experiment)
     check_apart_from_inputs(target, {}, experiment)
+    table, grid, settings = load_leaderboard(experiment)
     target = check_writable(target, force)
     metric, mode = settings.metric, settings.mode
     configs, space = trial_configs(grid), experiment_space(settings)

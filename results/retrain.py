@@ -156,11 +156,12 @@ def retrain(
     """Retrain the trial at ``rank`` for ``epochs`` epochs; return the output folder."""
     if epochs < 1:
         raise LensSearchError(f"--epochs must be at least 1, got {epochs}")
+    target = out if out is not None else default_out(experiment, rank)
+    check_apart_from_inputs(target, {"data set": data}, experiment)
     table, grid, settings = load_leaderboard(experiment)
     trial = pick_rank(table, grid, settings.metric, rank, experiment)
-    target = out if out is not None else default_out(experiment, rank)
     source = data_path(settings, data)
-    check_apart_from_inputs(target, {"data set": source}, experiment)
+    check_apart_from_inputs(target, {"data set": source})
     target = check_writable(target, force)
     dataset = load_task_data(settings, source)
     seed = int(settings.config.get("seed", 0)) if seed is None else seed
