@@ -27,7 +27,7 @@ FLOAT_BYTES = 4
 GIB = 2**30
 ACTIVATION_FLOATS_PER_PIXEL = {"inception_resnet_v2": 910, "small_cnn": 94}
 """Layer outputs of one image per input pixel (see the module docstring for the count)."""
-PARAMETERS = {"inception_resnet_v2": 54_336_736, "small_cnn": 23_584}
+PARAMETERS = {"inception_resnet_v2": 54_336_736, "small_cnn": 23_920}
 """Weights of the backbone (``count_params``); the head adds a few hundred."""
 WEIGHT_COPIES = 4
 """Weights, their gradients and Adam's first and second moments."""
