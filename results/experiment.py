@@ -94,9 +94,9 @@ def refuse_shared_writable(experiment: str) -> None:
 
     Ray unpickles ``tuner.pkl``, its searcher state and the trials' ``params.pkl`` on --resume and
     when results are read, so whoever can write them can run code as the reader. The folder and
-    everything in it must belong to the reader and not be writable by other users (group-writable
-    is fine when the group is the owner's own, as umask 002 makes it). Storage URIs are not
-    checked: their access rules live in the bucket (docs/RELIABILITY.md).
+    everything in it must belong to the reader and be writable by nobody else (neither group nor
+    world). Storage URIs are not checked: their access rules live in the bucket
+    (docs/RELIABILITY.md).
     """
     if "://" in experiment:
         return
@@ -105,14 +105,23 @@ def refuse_shared_writable(experiment: str) -> None:
         return
     for folder, subfolders, files in os.walk(root):
         for name in (".", *subfolders, *files):
-            problem = _writable_by_others(Path(folder) / name)
+            path = Path(folder) / name if name != "." else Path(folder)
+            problem = _writable_by_others(path)
             if problem:
                 raise LensSearchError(
-                    f"{Path(folder) / name if name != '.' else folder} {problem}; Ray would "
-                    f"unpickle files from {root} that others can change (run code as you), so it "
-                    f"is not read: make it yours alone (chown -R, chmod -R go-w) or copy it to a "
-                    "folder of your own"
+                    f"{path} {problem}; Ray would unpickle files from {root} that others can "
+                    "change (run code as you), so it is not read: make it yours alone "
+                    "(chown -R, chmod -R go-w) or copy it to a folder of your own"
                 )
+
+
+def write_private() -> None:
+    """Create files writable by their owner only (umask at least 022), so Ray's too.
+
+    The embedded Ray inherits it; under a umask of 002 (Ubuntu's default for users with a group
+    of their own) experiments would otherwise be group-writable and refused when read back.
+    """
+    os.umask(os.umask(0o022) | 0o022)
 
 
 def _writable_by_others(path: Path) -> str | None:
@@ -121,45 +130,22 @@ def _writable_by_others(path: Path) -> str | None:
         info = path.stat()
     except OSError:
         return None  # vanished or a dangling link: Ray will not read it either
+    mode = stat.S_IMODE(info.st_mode)
     if info.st_uid != os.getuid():
-        return f"is owned by another user ({_user(info.st_uid)})"
-    if info.st_mode & stat.S_IWOTH:
-        return f"is writable by every user (mode {stat.S_IMODE(info.st_mode):o})"
-    if info.st_mode & stat.S_IWGRP and _group_has_others(info.st_gid):
-        return (
-            f"is writable by the group {_group(info.st_gid)} (mode {stat.S_IMODE(info.st_mode):o})"
-        )
+        return f"is owned by another user ({_name(pwd.getpwuid, info.st_uid, 'uid')})"
+    if mode & stat.S_IWOTH:
+        return f"is writable by every user (mode {mode:o})"
+    if mode & stat.S_IWGRP:
+        return f"is writable by the group {_name(grp.getgrgid, info.st_gid, 'gid')} (mode {mode:o})"
     return None
 
 
-def _group_has_others(gid: int) -> bool:
-    """True unless the group holds the current user alone (a user-private group)."""
-    me = pwd.getpwuid(os.getuid()).pw_name if _known_user(os.getuid()) else None
+def _name(lookup: Any, number: int, kind: str) -> str:
     try:
-        members = set(grp.getgrgid(gid).gr_mem)
+        entry = lookup(number)
     except KeyError:
-        return True
-    members |= {u.pw_name for u in pwd.getpwall() if u.pw_gid == gid}
-    return bool(members - {me})
-
-
-def _known_user(uid: int) -> bool:
-    try:
-        pwd.getpwuid(uid)
-    except KeyError:
-        return False
-    return True
-
-
-def _user(uid: int) -> str:
-    return pwd.getpwuid(uid).pw_name if _known_user(uid) else f"uid {uid}"
-
-
-def _group(gid: int) -> str:
-    try:
-        return grp.getgrgid(gid).gr_name
-    except KeyError:
-        return f"gid {gid}"
+        return f"{kind} {number}"
+    return entry[0]
 
 
 def load_results(experiment: str) -> tuple[ResultGrid, ExperimentSettings]:

@@ -25,6 +25,7 @@ from results.experiment import (  # noqa: E402
     ExperimentSettings,
     read_settings,
     refuse_shared_writable,
+    write_private,
     write_settings,
 )
 from results.leaderboard import build_leaderboard, format_table, write_leaderboard  # noqa: E402
@@ -129,6 +130,7 @@ def _prepare(task: Task, config: SearchConfig) -> tuple[SearchConfig, str]:
             f"or choose another --name (nothing was changed)"
         )
     check_search_fits(task, config)
+    write_private()
     return replace(config, name=name, storage=storage), path
 
 

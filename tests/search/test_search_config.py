@@ -100,3 +100,23 @@ def test_the_largest_batch_of_the_space_is_checked(tmp_path: Path) -> None:
     check_search_fits(CLASSIFY, SearchConfig(image_size=1024, space=str(space)))  # 4.7 GiB
     check_search_fits(CLASSIFY, SearchConfig(image_size=1024, address="10.0.0.1:6379"))
     check_search_fits(SUPERRES, SearchConfig())
+
+
+def test_a_search_writes_files_nobody_else_can_write(tmp_path: Path) -> None:
+    """Under umask 002 an experiment would be group-writable, and then refused when read back."""
+    import os
+
+    from results.experiment import refuse_shared_writable, write_private
+
+    previous = os.umask(0o002)
+    try:
+        write_private()
+        (tmp_path / "exp").mkdir()
+        (tmp_path / "exp" / "tuner.pkl").write_bytes(b"")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "exp" / "tuner.pkl").stat().st_mode & 0o777 == 0o644
+    refuse_shared_writable(str(tmp_path / "exp"))
+    (tmp_path / "exp").chmod(0o775)
+    with pytest.raises(LensSearchError, match="exp is writable by the group"):
+        refuse_shared_writable(str(tmp_path / "exp"))
