@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import grp
 import json
 import os
+import pwd
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -86,8 +89,68 @@ def read_settings(experiment: str) -> ExperimentSettings:
         raise LensSearchError(f"{experiment}/{SETTINGS_FILE} is unreadable: {exc}") from exc
 
 
+def refuse_shared_writable(experiment: str) -> None:
+    """Refuse a local experiment folder that someone else could have written into.
+
+    Ray unpickles ``tuner.pkl``, its searcher state and the trials' ``params.pkl`` on --resume and
+    when results are read, so whoever can write them can run code as the reader. The folder and
+    everything in it must belong to the reader and be writable by nobody else (neither group nor
+    world). Storage URIs are not checked: their access rules live in the bucket
+    (docs/RELIABILITY.md).
+    """
+    if "://" in experiment:
+        return
+    root = Path(_absolute(experiment))
+    if not root.is_dir():
+        return
+    for folder, subfolders, files in os.walk(root):
+        for name in (".", *subfolders, *files):
+            path = Path(folder) / name if name != "." else Path(folder)
+            problem = _writable_by_others(path)
+            if problem:
+                raise LensSearchError(
+                    f"{path} {problem}; Ray would unpickle files from {root} that others can "
+                    "change (run code as you), so it is not read: make it yours alone "
+                    "(chown -R, chmod -R go-w) or copy it to a folder of your own"
+                )
+
+
+def write_private() -> None:
+    """Create files writable by their owner only (umask at least 022), so Ray's too.
+
+    The embedded Ray inherits it; under a umask of 002 (Ubuntu's default for users with a group
+    of their own) experiments would otherwise be group-writable and refused when read back.
+    """
+    os.umask(os.umask(0o022) | 0o022)
+
+
+def _writable_by_others(path: Path) -> str | None:
+    """Why other users could write ``path``, or None."""
+    try:
+        info = path.stat()
+    except OSError:
+        return None  # vanished or a dangling link: Ray will not read it either
+    mode = stat.S_IMODE(info.st_mode)
+    if info.st_uid != os.getuid():
+        return f"is owned by another user ({_name(pwd.getpwuid, info.st_uid, 'uid')})"
+    if mode & stat.S_IWOTH:
+        return f"is writable by every user (mode {mode:o})"
+    if mode & stat.S_IWGRP:
+        return f"is writable by the group {_name(grp.getgrgid, info.st_gid, 'gid')} (mode {mode:o})"
+    return None
+
+
+def _name(lookup: Any, number: int, kind: str) -> str:
+    try:
+        entry = lookup(number)
+    except KeyError:
+        return f"{kind} {number}"
+    return entry[0]
+
+
 def load_results(experiment: str) -> tuple[ResultGrid, ExperimentSettings]:
     """Ray Tune's ResultGrid of a finished, interrupted or running experiment, and its settings."""
+    refuse_shared_writable(experiment)
     settings = read_settings(experiment)
     location = experiment if "://" in experiment else _absolute(experiment)
     try:

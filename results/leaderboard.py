@@ -12,7 +12,7 @@ from ray.tune import ResultGrid
 from lensing.cli import OneLineParser, run_cli
 from lensing.errors import LensSearchError
 from results.experiment import LEADERBOARD_FILE, load_results, write_text
-from results.outputs import check_new_file
+from results.outputs import check_apart_from_inputs, check_new_file
 
 STATUS_COMPLETED = "completed"
 STATUS_STOPPED = "stopped early"
@@ -133,6 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.top is not None and args.top < 1:
         raise LensSearchError(f"--top must be at least 1, got {args.top}")
     if args.csv and "://" not in args.csv:
+        check_apart_from_inputs(args.csv, {}, args.experiment, flag="--csv")
         check_new_file(args.csv, args.force)
     grid, settings = load_results(args.experiment)
     table = build_leaderboard(grid, settings.metric, settings.mode, settings.max_epochs)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from lensing.errors import LensSearchError
 from lensing.output import staging_folder
 
 __all__ = [
+    "check_apart_from_inputs",
     "check_new_file",
     "check_writable",
     "native_stderr_silenced",
@@ -85,3 +86,48 @@ def check_new_file(path: str | Path, force: bool) -> None:
         raise LensSearchError(
             f"{target}: already exists; pass --force to overwrite it or choose another file"
         )
+
+
+def check_apart_from_inputs(
+    out: str | Path,
+    inputs: Mapping[str, str | Path | None],
+    experiment: str | Path | None = None,
+    flag: str = "--out",
+) -> None:
+    """Refuse an output that is, holds or sits in an input: writing (or --force) would change it.
+
+    ``inputs`` names local inputs (data set folder, model file); ``experiment`` is the experiment
+    read, inside which an output may only be a direct entry that is not a trial folder or a file
+    the search wrote (so ``EXPERIMENT/plots`` and ``EXPERIMENT/retrain-rank1`` stay the defaults).
+    Storage URIs are never local inputs and are skipped.
+    """
+    target = _resolved(out)
+    named = {what: path for what, path in inputs.items() if path is not None}
+    if experiment is not None:
+        named["experiment"] = experiment
+    for what, path in named.items():
+        if "://" in str(path):
+            continue
+        source = _resolved(path)
+        inside = source in target.parents
+        if target == source or inside or target in source.parents:
+            if what == "experiment" and inside and _free_entry_of(source, target):
+                continue
+            where = "is" if target == source else "holds" if target in source.parents else "is in"
+            raise LensSearchError(
+                f"{flag} {out} {where} the {what} {path}; an output never goes into (or over) "
+                f"an input, even with --force: choose a {flag} outside it"
+            )
+
+
+def _free_entry_of(experiment: Path, target: Path) -> bool:
+    """True for a direct entry of the experiment that nothing of the search wrote."""
+    if target.parent != experiment:
+        return False
+    if target.is_dir():
+        return not any((target / name).exists() for name in ("result.json", "params.json"))
+    return target.name == "leaderboard.csv" or not target.exists()
+
+
+def _resolved(path: str | Path) -> Path:
+    return Path(path).expanduser().resolve()

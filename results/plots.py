@@ -33,7 +33,7 @@ from results.experiment import ExperimentSettings
 from results.figures import save
 from results.importance import NotEnoughTrials, param_importances
 from results.leaderboard import STATUS_STOPPED
-from results.outputs import check_writable, output_folder
+from results.outputs import check_apart_from_inputs, check_writable, output_folder
 from results.select import load_leaderboard, trial_configs
 from spaces import ChoiceParam, FloatParam, IntParam, SearchSpace
 
@@ -231,8 +231,10 @@ def make_plots(
     """Write the plots of ``experiment``; return the folder and the importance note ('' if ok)."""
     if top < 1:
         raise LensSearchError(f"--top must be at least 1, got {top}")
+    target = out if out is not None else default_out(experiment)
+    check_apart_from_inputs(target, {}, experiment)
     table, grid, settings = load_leaderboard(experiment)
-    target = check_writable(out if out is not None else default_out(experiment), force)
+    target = check_writable(target, force)
     metric, mode = settings.metric, settings.mode
     configs, space = trial_configs(grid), experiment_space(settings)
     histories = trial_histories(grid, metric)

@@ -4,7 +4,9 @@ A classifier writes ``DIR/predictions.csv`` (``file, p_no, p_sphere, p_vort, pre
 super-resolution model writes one ``.npy`` per input, same relative name, shape ``(1, 2h, 2w)``
 float32 in [0, 1]. DATA may be class folders (``[train|val/]no|sphere|vort``), a flat folder of
 images, or an SR folder (``LR/`` or ``train|val/LR/``). Files are read and checked by ``lensing``
-(pickled, corrupt or NaN ``.npy`` files fail with the loaders' one-line error).
+(pickled, corrupt or NaN ``.npy`` files fail with the loaders' one-line error). The model's task
+comes from its name (``classifier_*`` or ``super_res_cnn``, as ``trainables.models`` builds them),
+and data laid out for the other task is refused; DIR must lie apart from DATA and MODEL.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from lensing.images import check_same_size, read_images, stack
 from lensing.layout import SPLITS, existing_folder, find_classification, image_files
 from lensing.load import CLASSES
 from results.outputs import (
+    check_apart_from_inputs,
     check_writable,
     native_stderr_silenced,
     output_folder,
@@ -32,24 +35,51 @@ PREDICTIONS_FILE = "predictions.csv"
 CHUNK = 256
 
 
-def find_inputs(data: str | Path) -> list[tuple[Path, str]]:
-    """(file, name relative to DATA) of every image to predict, in a stable order."""
+TASK_WORDS = {"classify": "a classifier", "superres": "a super-resolution model"}
+DATA_WORDS = {"classify": "class folders", "superres": "LR/ images for super-resolution"}
+
+
+def find_inputs(data: str | Path) -> tuple[str | None, list[tuple[Path, str]]]:
+    """The task DATA is laid out for (None: a flat folder, either) and (file, name relative to
+    DATA) of every image to predict, in a stable order."""
     root = existing_folder(data)
     if (root / "LR").is_dir():
-        return [(p, p.name) for p in image_files(root / "LR")]
+        return "superres", [(p, p.name) for p in image_files(root / "LR")]
     flat = image_files(root)
     if flat:
-        return [(p, p.name) for p in flat]
+        return None, [(p, p.name) for p in flat]
     split_lr = [s for s in SPLITS if (root / s / "LR").is_dir()]
     if split_lr:
-        return [(p, f"{s}/{p.name}") for s in split_lr for p in image_files(root / s / "LR")]
+        files = [(p, f"{s}/{p.name}") for s in split_lr for p in image_files(root / s / "LR")]
+        return "superres", files
     layout = find_classification(root)
-    return [
+    return "classify", [
         (p, p.relative_to(root).as_posix())
         for by_class in layout.files.values()
         for paths in by_class.values()
         for p in paths
     ]
+
+
+def model_task(model: Any, path: str | Path) -> str:
+    """The task of a model built by ``trainables.models`` (its name says which), else refused."""
+    if model.name.startswith("classifier_"):
+        return "classify"
+    if model.name == "super_res_cnn":
+        return "superres"
+    raise LensSearchError(
+        f"{path}: model {model.name!r} is not a lens-search classifier or super-resolution model "
+        "(save one with results.retrain)"
+    )
+
+
+def check_task(task: str, layout: str | None, model_path: str | Path, data: str | Path) -> None:
+    """Refuse data laid out for the other task (a flat folder suits either)."""
+    if layout is not None and layout != task:
+        raise LensSearchError(
+            f"{model_path} is {TASK_WORDS[task]}, but {data} holds {DATA_WORDS[layout]}; "
+            f"give it {DATA_WORDS[task]} or a flat folder of images"
+        )
 
 
 def _chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
@@ -97,17 +127,19 @@ def predict_superres(model: Any, inputs: list[tuple[Path, str]], out: Path) -> i
 
 def predict(model_path: str | Path, data: str | Path, out: str | Path, force: bool = False) -> Path:
     """Predict every image of ``data`` with the model at ``model_path`` into ``out``."""
+    check_apart_from_inputs(out, {"data set": data, "model": model_path})
     target = check_writable(out, force)
-    inputs = find_inputs(data)
+    layout, inputs = find_inputs(data)
     if not inputs:
         raise LensSearchError(f"{data}: no images (.npy, .png, .jpg) to predict")
     from results.export import load_model
 
     with native_stderr_silenced():  # TensorFlow's CUDA probe on first use
         model = load_model(model_path, compile=False)  # inference only
-    is_classifier = len(model.output_shape) == 2
+    task = model_task(model, model_path)
+    check_task(task, layout, model_path, data)
     with output_folder(target, force) as staging:
-        if is_classifier:
+        if task == "classify":
             table = predict_classes(model, inputs)
             table.to_csv(staging / PREDICTIONS_FILE, index=False)
             counts = table["predicted"].value_counts().to_dict()

@@ -23,7 +23,12 @@ import pandas as pd
 from lensing.cli import OneLineParser, run_cli
 from lensing.errors import LensSearchError
 from results.experiment import ExperimentSettings
-from results.outputs import check_writable, output_folder, quiet_keras_import
+from results.outputs import (
+    check_apart_from_inputs,
+    check_writable,
+    output_folder,
+    quiet_keras_import,
+)
 from results.select import RankedTrial, load_leaderboard, pick_rank
 
 MODEL_FILE = "model.keras"
@@ -151,10 +156,13 @@ def retrain(
     """Retrain the trial at ``rank`` for ``epochs`` epochs; return the output folder."""
     if epochs < 1:
         raise LensSearchError(f"--epochs must be at least 1, got {epochs}")
+    target = out if out is not None else default_out(experiment, rank)
+    check_apart_from_inputs(target, {"data set": data}, experiment)
     table, grid, settings = load_leaderboard(experiment)
     trial = pick_rank(table, grid, settings.metric, rank, experiment)
-    target = check_writable(out if out is not None else default_out(experiment, rank), force)
     source = data_path(settings, data)
+    check_apart_from_inputs(target, {"data set": source})
+    target = check_writable(target, force)
     dataset = load_task_data(settings, source)
     seed = int(settings.config.get("seed", 0)) if seed is None else seed
     print(

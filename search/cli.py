@@ -6,10 +6,10 @@ import argparse
 import types
 import typing
 from collections.abc import Sequence
-from dataclasses import MISSING, fields
+from dataclasses import MISSING
 
 from lensing.cli import OneLineParser, run_cli
-from search.config import STOPPED_TRIAL_POLICIES, SearchConfig
+from search.config import STOPPED_TRIAL_POLICIES, SearchConfig, setting_fields
 from search.tasks import TASKS, Task
 
 BACKBONE_ONLY = ("image_size", "backbone", "weights")
@@ -31,7 +31,7 @@ def build_parser(task: Task) -> argparse.ArgumentParser:
         f"and ASHA, maximising {task.metric}.",
     )
     hints = typing.get_type_hints(SearchConfig)
-    for f in fields(SearchConfig):
+    for f in setting_fields():
         if f.name in BACKBONE_ONLY and not task.has_backbone:
             continue
         flag = "--" + f.name.replace("_", "-")
@@ -50,10 +50,25 @@ def build_parser(task: Task) -> argparse.ArgumentParser:
 
 def parse_config(task: Task, argv: Sequence[str] | None) -> SearchConfig:
     """Parse and validate the command line into a SearchConfig."""
-    args = build_parser(task).parse_args(argv)
-    config = SearchConfig(**vars(args))
+    parser = build_parser(task)
+    args = parser.parse_args(argv)
+    given = given_flags(parser, argv, list(vars(args)))
+    config = SearchConfig(**vars(args), given=given)
     config.validate(task.has_backbone)
     return config
+
+
+def given_flags(
+    parser: argparse.ArgumentParser, argv: Sequence[str] | None, names: list[str]
+) -> frozenset[str]:
+    """The settings named on the command line (a --resume compares only those with the saved).
+
+    argparse leaves alone what a namespace already holds unless a flag sets it, so a marker in
+    every slot survives exactly where no flag was given.
+    """
+    unset = object()
+    parsed = parser.parse_args(argv, namespace=argparse.Namespace(**dict.fromkeys(names, unset)))
+    return frozenset(name for name, value in vars(parsed).items() if value is not unset)
 
 
 def main_for(task_name: str, argv: Sequence[str] | None = None) -> None:

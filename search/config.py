@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+import re
+from dataclasses import MISSING, dataclass, field, fields
+from pathlib import Path
 from typing import Any
 
 from lensing.errors import LensSearchError
 
 STOPPED_TRIAL_POLICIES = ("pruned", "complete")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
+MAX_NAME_LENGTH = 100
+MAX_SEED = 2**32 - 1
+"""NumPy's RandomState (Optuna's TPE sampler, keras.utils.set_random_seed, scikit-learn's split)
+accepts seeds 0..2**32-1, and so do the trials' own generators (``default_rng([seed, epoch])``)."""
+CHANGEABLE_ON_RESUME = ("address", "storage", "name", "resume")
+"""Flags a resumed search may give differently: where the cluster and the experiment are found.
+Every other setting is the saved one (Tune restores its searcher, scheduler, sample count, time
+budget and failure policy from the experiment), so a different value is refused."""
+PATH_SETTINGS = ("data", "space")
 
 
 def option(default: Any, help_text: str) -> Any:
@@ -104,6 +116,11 @@ class SearchConfig:
         2,
         "times a failing trial is retried from its last checkpoint before it is marked errored",
     )
+    given: frozenset[str] | None = field(
+        default=None, compare=False, repr=False, metadata={"setting": False}
+    )
+    """The settings the user gave explicitly (the CLI knows; None: those that differ from the
+    defaults). Not a setting itself: neither a flag nor saved with the experiment."""
 
     def validate(self, has_backbone: bool) -> None:
         """Raise LensSearchError for settings that cannot work, before anything starts."""
@@ -138,7 +155,13 @@ class SearchConfig:
                 f"--stopped-trials must be one of {', '.join(STOPPED_TRIAL_POLICIES)}",
             ),
             (not self.resume or bool(self.name), "--resume needs the --name of the experiment"),
+            (
+                0 <= self.seed <= MAX_SEED,
+                f"--seed must be between 0 and 2**32-1 ({MAX_SEED}), got {self.seed}",
+            ),
         ]
+        if self.name is not None:
+            check_name(self.name)
         if has_backbone:
             from trainables import BACKBONES
 
@@ -162,4 +185,63 @@ class SearchConfig:
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as a plain dict (written next to the experiment)."""
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {f.name: getattr(self, f.name) for f in setting_fields()}
+
+    def given_settings(self) -> set[str]:
+        """The settings the user gave: ``given`` if known, else those that differ from defaults."""
+        if self.given is not None:
+            return set(self.given)
+        return {f.name for f in setting_fields() if getattr(self, f.name) != f.default}
+
+
+def setting_fields() -> list[Any]:
+    """The dataclass fields of SearchConfig that are settings (flags, saved with experiments)."""
+    return [f for f in fields(SearchConfig) if f.metadata.get("setting", True)]
+
+
+def check_name(name: str) -> None:
+    """Refuse an experiment name that is not one plain folder name every storage URI can hold.
+
+    ``../x`` would write outside --storage, ``a/b`` a folder deeper, and characters such as ``?``,
+    ``#``, ``%`` or spaces change what an ``s3://`` or ``gs://`` URI means.
+    """
+    if len(name) > MAX_NAME_LENGTH or not NAME_PATTERN.fullmatch(name):
+        raise LensSearchError(
+            f"--name {name!r} is not a plain experiment name: use letters, digits, '.', '_' and "
+            f"'-' (at most {MAX_NAME_LENGTH}), starting with a letter or digit; no path "
+            "separators or '..'"
+        )
+
+
+def check_resume_flags(config: SearchConfig, saved: dict[str, Any], name: str) -> None:
+    """Refuse a --resume whose flags ask for other settings than experiment ``name`` saved."""
+    conflicts = resume_conflicts(config, saved)
+    if conflicts:
+        raise LensSearchError(
+            f"--resume continues {name!r} with its saved settings, and these flags differ: "
+            f"{', '.join(conflicts)}; drop them (or pass the saved values), or start a new "
+            "experiment with another --name"
+        )
+
+
+def resume_conflicts(config: SearchConfig, saved: dict[str, Any]) -> list[str]:
+    """``--flag value (saved: value)`` for every given setting that differs from the saved one.
+
+    A resumed search runs with the saved settings; a flag asking for another value would be
+    ignored, so the caller refuses it instead (``CHANGEABLE_ON_RESUME`` may differ).
+    """
+    defaults = {f.name: f.default for f in setting_fields() if f.default is not MISSING}
+    conflicts = []
+    for name in sorted(config.given_settings() - set(CHANGEABLE_ON_RESUME)):
+        value, kept = getattr(config, name), saved.get(name, defaults.get(name))
+        if _same_setting(name, value, kept):
+            continue
+        flag = "--" + name.replace("_", "-")
+        conflicts.append(f"{flag} {value} (saved: {kept})")
+    return conflicts
+
+
+def _same_setting(name: str, value: Any, saved: Any) -> bool:
+    if name in PATH_SETTINGS and value is not None and saved is not None:
+        return Path(value).expanduser().resolve() == Path(saved).expanduser().resolve()
+    return bool(value == saved)

@@ -24,11 +24,14 @@ from results.experiment import (  # noqa: E402
     SETTINGS_FILE,
     ExperimentSettings,
     read_settings,
+    refuse_shared_writable,
+    write_private,
     write_settings,
 )
 from results.leaderboard import build_leaderboard, format_table, write_leaderboard  # noqa: E402
 from search.cluster import cluster_shape, connect, trial_resources  # noqa: E402
-from search.config import SearchConfig  # noqa: E402
+from search.config import CHANGEABLE_ON_RESUME, SearchConfig, check_resume_flags  # noqa: E402
+from search.memory import check_search_fits  # noqa: E402
 from search.searcher import PruneAwareOptunaSearch  # noqa: E402
 from search.storage import (  # noqa: E402
     StorageWatch,
@@ -114,16 +117,20 @@ def _prepare(task: Task, config: SearchConfig) -> tuple[SearchConfig, str]:
             raise LensSearchError(
                 f"--resume: no experiment {name!r} to resume in {storage} (found: {known})"
             )
+        refuse_shared_writable(path)
         saved = read_settings(path)
         if saved.task != task.name:
             raise LensSearchError(f"experiment {name!r} is a {saved.task} search, not {task.name}")
-        kept = {k: getattr(config, k) for k in ("address", "storage", "resume", "name")}
+        check_resume_flags(config, saved.config, name)
+        kept = {k: getattr(config, k) for k in CHANGEABLE_ON_RESUME}
         config = replace(SearchConfig(**saved.config), **kept)
     elif experiment_exists(path):
         raise LensSearchError(
             f"experiment {name!r} already exists in {storage}: pass --resume to continue it "
             f"or choose another --name (nothing was changed)"
         )
+    check_search_fits(task, config)
+    write_private()
     return replace(config, name=name, storage=storage), path
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from spaces.classify import CLASSIFY_SPACE
 from spaces.overrides import load_space_overrides
-from spaces.params import ChoiceParam, FixedParam, FloatParam, IntParam, Param
+from spaces.params import Bounds, ChoiceParam, FixedParam, FloatParam, IntParam, Param
 from spaces.space import SearchSpace
 from spaces.superres import SUPERRES_SPACE
 
@@ -14,6 +14,7 @@ __all__ = [
     "CLASSIFY_SPACE",
     "SUPERRES_SPACE",
     "SPACES",
+    "Bounds",
     "ChoiceParam",
     "FixedParam",
     "FloatParam",

@@ -17,7 +17,11 @@ Example (YAML)::
     batch_size: 32
     dropout: {choices: [0.1, 0.2]}
 
-Errors (all ``LensSearchError``, naming the parameter or file): an unknown parameter name,
+Every value the overridden parameter can produce must lie in its hard bounds (``Param.valid``,
+what the model accepts: a learning rate > 0, a dropout in [0, 1), a batch size >= 1, ...).
+
+Errors (all ``LensSearchError``, naming the parameter or file): a value outside those bounds,
+an unknown parameter name,
 an inverted range (low > high), a log range with low <= 0, a range on a choice parameter, a value of
 the wrong kind (text for a number, a fraction for an integer), an unreadable or unparsable file,
 a file with another suffix.
@@ -81,7 +85,7 @@ def override_param(param: Param, spec: Any) -> Param:
                 f"{name}: override keys must be among {sorted(_SPEC_KEYS)}, got {sorted(spec)}"
             )
         if "value" in spec:
-            return FixedParam(name, _check_value(param, spec["value"]))
+            return _fixed(param, spec["value"])
         if "choices" in spec:
             if set(spec) & _RANGE_KEYS:
                 raise LensSearchError(f"{name}: give either choices or a range, not both")
@@ -89,7 +93,11 @@ def override_param(param: Param, spec: Any) -> Param:
         return _range(param, spec)
     if isinstance(spec, list | tuple):
         return _choices(param, spec, None)
-    return FixedParam(name, _check_value(param, spec))
+    return _fixed(param, spec)
+
+
+def _fixed(param: Param, value: Any) -> FixedParam:
+    return FixedParam(param.name, _check_value(param, value), valid=param.valid)
 
 
 def _choices(param: Param, choices: Any, default: Any) -> ChoiceParam:
@@ -99,7 +107,7 @@ def _choices(param: Param, choices: Any, default: Any) -> ChoiceParam:
     if default is None:
         old = param.default_value()
         default = old if old in values else None
-    return ChoiceParam(param.name, values, default=default)
+    return ChoiceParam(param.name, values, default=default, valid=param.valid)
 
 
 def _range(param: Param, spec: dict[str, Any]) -> Param:
@@ -107,9 +115,9 @@ def _range(param: Param, spec: dict[str, Any]) -> Param:
     if isinstance(param, FixedParam):
         value = param.value
         if isinstance(value, int) and not isinstance(value, bool):
-            base = IntParam(param.name, value, value)
+            base = IntParam(param.name, value, value, valid=param.valid)
         elif isinstance(value, float):
-            base = FloatParam(param.name, value, value)
+            base = FloatParam(param.name, value, value, valid=param.valid)
     if not isinstance(base, FloatParam | IntParam):
         raise LensSearchError(
             f"{param.name}: wrong kind of override, a range (low/high) is only for float or "

@@ -1,9 +1,16 @@
-"""The four kinds of search parameter: one declaration serves Optuna, Ray Tune and keras-tuner."""
+"""The four kinds of search parameter: one declaration serves Optuna, Ray Tune and keras-tuner.
+
+Each parameter may carry ``valid``: the hard ``Bounds`` of what the model accepts, apart from the
+range it is searched over by default. Every value a parameter can produce (both ends of a range,
+every choice, a fixed value) is checked against them when the parameter is made, so an overrides
+file that would give an untrainable value (a learning rate of 0, a dropout of 1) is refused
+before anything starts.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -11,6 +18,64 @@ import numpy as np
 from lensing.errors import LensSearchError
 
 ChoiceValue = bool | int | float | str
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The values a model accepts for one parameter: an interval, optionally of integers only."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+    integer: bool = False
+
+    def contains(self, value: Any) -> bool:
+        """True if the model accepts ``value``."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return False
+        if not math.isfinite(value) or (self.integer and not float(value).is_integer()):
+            return False
+        if self.low is not None and (value <= self.low if self.low_open else value < self.low):
+            return False
+        return self.high is None or (value < self.high if self.high_open else value <= self.high)
+
+    def describe(self) -> str:
+        """The interval as a reader writes it: ``(0, 1]``, ``>= 1``, ``an integer in [1, 4]``."""
+        kind = "an integer " if self.integer else ""
+        if self.low is None and self.high is None:
+            return f"{kind}any finite number".strip()
+        if self.high is None:
+            return f"{kind}{'>' if self.low_open else '>='} {self.low:g}"
+        if self.low is None:
+            return f"{kind}{'<' if self.high_open else '<='} {self.high:g}"
+        left, right = "(" if self.low_open else "[", ")" if self.high_open else "]"
+        return f"{kind}in {left}{self.low:g}, {self.high:g}{right}"
+
+
+LEARNING_RATE = Bounds(0.0, 1.0, low_open=True)
+"""Adam's step size: 0 never moves the weights (every trial would score as chance)."""
+DROPOUT = Bounds(0.0, 1.0, high_open=True)
+"""``keras.layers.Dropout``'s rate; 1 drops everything."""
+BATCH_SIZE = Bounds(1, 4096, integer=True)
+"""Images per step; the memory one batch needs is checked apart (``search.memory``)."""
+AUGMENT_FACTOR = Bounds(0.0, 1.0)
+"""Keras' RandomRotation/RandomShear/RandomTranslation factors (fractions); 0 turns one off."""
+
+
+def check_valid(name: str, valid: Bounds | None, values: dict[str, Any]) -> None:
+    """Raise LensSearchError if a value a parameter can produce lies outside ``valid``.
+
+    ``values`` maps what the value is (``low``, ``high``, ``value``, ``choice``) to the value.
+    """
+    if valid is None:
+        return
+    for what, value in values.items():
+        if not valid.contains(value):
+            raise LensSearchError(
+                f"{name}: {what} {value!r} is outside what the model accepts "
+                f"({name} must be {valid.describe()})"
+            )
 
 
 def _python(value: Any) -> Any:
@@ -27,9 +92,11 @@ class FloatParam:
     high: float
     log: bool = False
     default: float | None = None
+    valid: Bounds | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         _check_range(self.name, self.low, self.high, self.log)
+        check_valid(self.name, self.valid, {"low": self.low, "high": self.high})
         if self.default is not None and not self.low <= self.default <= self.high:
             raise LensSearchError(
                 f"{self.name}: default {self.default} is outside [{self.low}, {self.high}]"
@@ -58,9 +125,11 @@ class IntParam:
     step: int = 1
     log: bool = False
     default: int | None = None
+    valid: Bounds | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         _check_range(self.name, self.low, self.high, self.log)
+        check_valid(self.name, self.valid, {"low": self.low, "high": self.high})
         if self.step < 1:
             raise LensSearchError(f"{self.name}: step must be >= 1, got {self.step}")
         if self.log and self.step != 1:
@@ -89,6 +158,7 @@ class ChoiceParam:
     name: str
     choices: tuple[ChoiceValue, ...]
     default: ChoiceValue | None = None
+    valid: Bounds | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "choices", tuple(_python(c) for c in self.choices))
@@ -99,6 +169,7 @@ class ChoiceParam:
                 raise LensSearchError(
                     f"{self.name}: choices must be bools, numbers or strings, got {choice!r}"
                 )
+            check_valid(self.name, self.valid, {"choice": choice})
         if self.default is not None and self.default not in self.choices:
             raise LensSearchError(f"{self.name}: default {self.default!r} is not a choice")
 
@@ -119,6 +190,10 @@ class FixedParam:
 
     name: str
     value: Any
+    valid: Bounds | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        check_valid(self.name, self.valid, {"value": self.value})
 
     def default_value(self) -> Any:
         return self.value

@@ -1,7 +1,8 @@
 """A corpus of bad input given to the real CLIs: one clear line, exit 2, nothing written or changed.
 
 Each case builds its bad data set or flag and runs ``python -m search.superres``,
-``python -m search.classify`` or ``python -m lensing.inspect`` the way a user would: in this
+``python -m search.classify``, ``python -m lensing.inspect`` or a ``results.*`` command on an
+earlier experiment the way a user would: in this
 process through the same ``main`` (fast), or, for a few cases, in a fresh interpreter (the import
 path with TensorFlow and Ray included). Every case is checked the same way: exit status 2,
 exactly one line on stderr that names the problem, no traceback, nothing on stdout, no new
@@ -27,7 +28,11 @@ import pytest
 
 from lensing.cli import run_cli
 from lensing.inspect import main as inspect_main
+from results.leaderboard import main as leaderboard_main
+from results.plots import main as plots_main
+from results.retrain import main as retrain_main
 from search.cli import main_for
+from search.config import SearchConfig
 
 REPO = Path(__file__).resolve().parents[2]
 CLASSES = ("no", "sphere", "vort")
@@ -167,18 +172,22 @@ class Case:
     """One bad input: which CLI, how to build its arguments, what the one line must say."""
 
     name: str
-    cli: str  # "superres", "classify" or "inspect"
+    cli: str  # "superres", "classify", "inspect" or one of RESULTS
     args: Callable[[Path, Path, Path], list[str]]  # (tmp, storage, good data) -> argv
     expected: str
     fresh_interpreter: bool = False
 
     def command(self) -> list[str]:
-        module = "lensing.inspect" if self.cli == "inspect" else f"search.{self.cli}"
-        return [sys.executable, "-m", module]
+        return [sys.executable, "-m", self.prog]
 
     @property
     def prog(self) -> str:
-        return "lensing.inspect" if self.cli == "inspect" else f"search.{self.cli}"
+        if self.cli == "inspect":
+            return "lensing.inspect"
+        return f"results.{self.cli}" if self.cli in RESULTS else f"search.{self.cli}"
+
+
+RESULTS = {"leaderboard": leaderboard_main, "plots": plots_main, "retrain": retrain_main}
 
 
 def search(cli: str, data: Callable[[Path], Path], *flags: str) -> Callable[..., list[str]]:
@@ -208,6 +217,54 @@ def flags(*extra: str, space: dict | None = None) -> Callable[..., list[str]]:
 
 def inspect(data: Callable[[Path], Path]) -> Callable[..., list[str]]:
     return lambda tmp, storage, good: [str(data(tmp))]
+
+
+def on_earlier(*extra: str, harm: Callable[[Path], None] | None = None) -> Callable[..., list[str]]:
+    """Arguments of a results command on the earlier experiment, after ``harm`` was done to it."""
+
+    def build(tmp: Path, storage: Path, good: Path) -> list[str]:
+        if harm is not None:
+            harm(storage / EARLIER)
+        return [str(storage / EARLIER), *(e.replace("{tmp}", str(tmp)) for e in extra)]
+
+    return build
+
+
+def resume(*extra: str, harm: Callable[[Path], None] | None = None) -> Callable[..., list[str]]:
+    """``--resume --name earlier`` with the flags the earlier search ran with, plus ``extra``."""
+    plain = flags("--name", EARLIER, "--resume", *extra)
+
+    def build(tmp: Path, storage: Path, good: Path) -> list[str]:
+        if harm is not None:
+            harm(storage / EARLIER)
+        return plain(tmp, storage, good)
+
+    return build
+
+
+def world_writable(experiment: Path) -> None:
+    experiment.chmod(0o777)
+
+
+def needs_root() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("giving a file to another user or group needs root (CI runs as root)")
+
+
+def group_writable_file(experiment: Path) -> None:
+    """``tuner.pkl`` writable by a group with other members than its owner (root's: daemon...)."""
+    needs_root()
+    os.chown(experiment / "tuner.pkl", os.getuid(), SHARED_GID)
+    (experiment / "tuner.pkl").chmod(0o664)
+
+
+def owned_by_another_user(experiment: Path) -> None:
+    needs_root()
+    os.chown(experiment / "_superres_fn_abc_1" / "params.pkl", NOBODY, NOBODY)
+
+
+NOBODY = 65534
+SHARED_GID = 1  # "daemon" on Debian/Ubuntu; pwd lists users whose primary group it is
 
 
 CASES = [
@@ -282,6 +339,124 @@ CASES = [
         "cannot be created",
     ),
     Case("existing-name", "superres", flags("--name", EARLIER), "already exists"),
+    # names, seeds, memory: refused before the experiment folder exists, so the name stays usable
+    Case(
+        "name-outside-storage",
+        "superres",
+        flags("--name", "../x"),
+        "--name '../x' is not a plain experiment name",
+    ),
+    Case("name-with-separator", "classify", flags("--name", "a/b"), "not a plain experiment"),
+    Case("name-uri-characters", "superres", flags("--name", "run?1#2"), "not a plain experiment"),
+    Case("name-hidden", "superres", flags("--name", ".x"), "not a plain experiment name"),
+    Case(
+        "negative-seed", "superres", flags("--seed", "-1"), "--seed must be between 0 and 2**32-1"
+    ),
+    Case("seed-above-2**32-1", "classify", flags("--seed", str(2**32)), "got 4294967296"),
+    Case(
+        "image-size-beyond-memory",
+        "classify",
+        flags("--image-size", "4096"),
+        "--image-size 4096 cannot train here: one batch of 64 images for inception_resnet_v2 "
+        "needs at least",
+    ),
+    # --space values the model cannot train with (each parameter's hard bounds)
+    Case("space-zero-lr", "superres", flags(space={"lr": 0}), "lr: value 0.0 is outside"),
+    Case(
+        "space-negative-lr-range",
+        "classify",
+        flags(space={"lr": {"low": -1e-3, "high": 1e-3, "log": False}}),
+        "lr: low -0.001 is outside what the model accepts (lr must be in (0, 1])",
+    ),
+    Case("space-zero-batch", "superres", flags(space={"batch_size": 0}), "batch_size: value 0"),
+    Case(
+        "space-fractional-batch",
+        "classify",
+        flags(space={"batch_size": [16, 16.5]}),
+        "batch_size: choice 16.5 is outside",
+    ),
+    Case("space-too-many-layers", "superres", flags(space={"num_layers": 5}), "integer in [1, 4]"),
+    Case(
+        "space-zero-layers",
+        "superres",
+        flags(space={"num_layers": {"low": 0, "high": 3}}),
+        "num_layers: low 0",
+    ),
+    Case(
+        "space-zero-filters", "superres", flags(space={"filters_2": [0, 16]}), "filters_2: choice 0"
+    ),
+    Case("space-kernel-size", "superres", flags(space={"kernel_size": 0}), "kernel_size: value 0"),
+    Case("space-dropout-one", "classify", flags(space={"dropout": 1.0}), "must be in [0, 1)"),
+    Case(
+        "space-augmentation-factor",
+        "classify",
+        flags(space={"rotation": {"low": 0.0, "high": 1.5}}),
+        "rotation: high 1.5 is outside",
+    ),
+    Case(
+        "space-fine-tune-fraction",
+        "classify",
+        flags("--weights", "{tmp}/w.h5", space={"fine_tune_fraction": 0}),
+        "fine_tune_fraction: value 0 is outside",
+    ),
+    # --resume with other settings than the saved ones
+    Case(
+        "resume-other-seed",
+        "superres",
+        resume("--seed", "7", "--samples", "3"),
+        "these flags differ: --samples 3 (saved: 1), --seed 7 (saved: 0)",
+    ),
+    Case(
+        "resume-other-data",
+        "superres",
+        resume("--data", "{tmp}/data"),
+        "--data {tmp}/data (saved: ",
+    ),
+    # experiments other users can write: Ray would unpickle what they put there
+    Case("resume-world-writable", "superres", resume(harm=world_writable), "writable by every"),
+    Case(
+        "resume-group-writable",
+        "superres",
+        resume(harm=group_writable_file),
+        "tuner.pkl is writable by the group",
+    ),
+    Case(
+        "leaderboard-world-writable",
+        "leaderboard",
+        on_earlier(harm=world_writable),
+        "earlier is writable by every user (mode 777)",
+    ),
+    Case(
+        "plots-owned-by-another-user",
+        "plots",
+        on_earlier(harm=owned_by_another_user),
+        "params.pkl is owned by another user",
+    ),
+    # outputs over inputs
+    Case(
+        "plots-over-the-experiment",
+        "plots",
+        on_earlier("--out", "{tmp}/runs", "--force"),
+        "holds the experiment",
+    ),
+    Case(
+        "retrain-into-a-trial",
+        "retrain",
+        on_earlier("--out", "{tmp}/runs/earlier/_superres_fn_abc_1", "--force"),
+        "is in the experiment",
+    ),
+    Case(
+        "retrain-over-the-data",
+        "retrain",
+        on_earlier("--data", "{tmp}/good", "--out", "{tmp}/good", "--force"),
+        "--out {tmp}/good is the data set {tmp}/good",
+    ),
+    Case(
+        "leaderboard-csv-over-settings",
+        "leaderboard",
+        on_earlier("--csv", "{tmp}/runs/earlier/lens_search.json", "--force"),
+        "--csv {tmp}/runs/earlier/lens_search.json is in the experiment",
+    ),
 ]
 
 
@@ -295,11 +470,21 @@ def snapshot(folder: Path) -> dict[str, tuple[bytes, int]]:
 
 
 def earlier_experiment(storage: Path) -> None:
-    """A finished experiment's files, as the search leaves them."""
+    """A finished experiment's files, as the search leaves them, run with ``TINY`` on ``good``.
+
+    Its pickles are empty: every case must be refused before Ray reads them.
+    """
     root = storage / EARLIER
     (root / "_superres_fn_abc_1").mkdir(parents=True)
-    (root / "lens_search.json").write_text(json.dumps({"task": "superres", "max_epochs": 2}))
+    config = SearchConfig(
+        samples=1, max_epochs=1, data=str(storage.parent / "good"), storage=str(storage)
+    )
+    settings = {"task": "superres", "metric": "val_psnr", "mode": "max", "max_epochs": 1}
+    settings["config"] = {**config.to_dict(), "name": EARLIER}
+    (root / "lens_search.json").write_text(json.dumps(settings))
     (root / "leaderboard.csv").write_text("rank,trial_id,status\n1,abc,completed\n")
+    (root / "tuner.pkl").write_bytes(b"")
+    (root / "_superres_fn_abc_1" / "params.pkl").write_bytes(b"")
     (root / "_superres_fn_abc_1" / "result.json").write_text('{"epoch": 1}\n{"epoch": 2}\n')
 
 
@@ -316,6 +501,8 @@ def run_case(
     with pytest.raises(SystemExit) as exit_info:
         if case.cli == "inspect":
             run_cli(inspect_main, argv, prog=case.prog)
+        elif case.cli in RESULTS:
+            run_cli(RESULTS[case.cli], argv, prog=case.prog)
         else:
             main_for(case.cli, argv)
     captured = capsys.readouterr()
@@ -336,9 +523,10 @@ def test_bad_input_is_one_line_and_exit_2(
     code, out, err = run_case(case, argv, capsys)
 
     lines = err.strip().splitlines()
+    expected = case.expected.replace("{tmp}", str(tmp_path))
     assert code == 2, err[-3000:]
     assert len(lines) == 1, err[-3000:]
-    assert lines[0].startswith(f"{case.prog}: error: ") and case.expected in lines[0], lines[0]
+    assert lines[0].startswith(f"{case.prog}: error: ") and expected in lines[0], lines[0]
     assert "Traceback" not in err and out == ""
     assert sorted(p.name for p in storage.iterdir()) == [EARLIER]  # no new experiment
     assert snapshot(tmp_path) == before  # earlier results, the data, everything untouched

@@ -212,3 +212,70 @@ def test_cli_error_is_one_line_in_a_fresh_process(classifier_file: Path, tmp_pat
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0, done.stderr
     assert "evil.npy: holds pickled Python objects" in done.stderr
+
+
+def test_force_never_replaces_an_input(
+    classifier_file: Path,
+    tiny_classify_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``--out DATA --force`` used to delete the data set; nor may it go into or over the model."""
+    from results.predict import main
+
+    data = tmp_path / "data"
+    for source in sorted((tiny_classify_dir / "val").rglob("*.npy")):
+        target = data / source.relative_to(tiny_classify_dir / "val")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(source.read_bytes())
+    model = tmp_path / "models" / "m.keras"
+    model.parent.mkdir()
+    model.write_bytes(classifier_file.read_bytes())
+    before = {p: p.read_bytes() for p in sorted(tmp_path.rglob("*")) if p.is_file()}
+    for out, words in [
+        (data, f"--out {data} is the data set {data}"),
+        (data / "vort", "is in the data set"),
+        (tmp_path, "holds the data set"),
+        (model.parent, f"holds the model {model}"),
+    ]:
+        line = one_line_error(main, [str(model), str(data), "--out", str(out), "--force"], capsys)
+        assert words in line and "even with --force" in line
+    assert {p: p.read_bytes() for p in sorted(tmp_path.rglob("*")) if p.is_file()} == before
+
+
+def test_a_model_of_the_other_task_is_refused(
+    classifier_file: Path,
+    superres_file: Path,
+    tiny_classify_dir: Path,
+    tiny_superres_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from results.predict import main
+
+    out = tmp_path / "out"
+    line = one_line_error(
+        main, [str(classifier_file), str(tiny_superres_dir), "--out", str(out)], capsys
+    )
+    assert f"{classifier_file} is a classifier, but {tiny_superres_dir} holds LR/ images" in line
+    line = one_line_error(
+        main, [str(superres_file), str(tiny_classify_dir), "--out", str(out)], capsys
+    )
+    assert "is a super-resolution model, but" in line and "holds class folders" in line
+    assert not out.exists()
+
+
+def test_keras_floor_has_the_safe_mode_fixes() -> None:
+    """Keras 3.11 fixed the safe_mode bypasses CVE-2025-8747 and CVE-2025-9906."""
+    import tomllib
+
+    import keras
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    dependencies = tomllib.loads(pyproject.read_text())["project"]["dependencies"]
+    keras_spec = next(Requirement(d) for d in dependencies if Requirement(d).name == "keras")
+    assert not keras_spec.specifier.contains("3.10.9")
+    assert keras_spec.specifier.contains("3.11.0")
+    assert Version(keras.__version__) >= Version("3.11")

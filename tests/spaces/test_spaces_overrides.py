@@ -114,3 +114,56 @@ def test_bad_override_files(tmp_path: Path, name: str, text: str, words: list[st
 def test_missing_override_file(tmp_path: Path) -> None:
     with pytest.raises(LensSearchError, match="nope.yaml"):
         load_space_overrides(tmp_path / "nope.yaml")
+
+
+@pytest.mark.parametrize(
+    ("space", "overrides", "words"),
+    [
+        (CLASSIFY_SPACE, {"lr": 0}, ["lr: value 0.0", "(0, 1]"]),
+        (CLASSIFY_SPACE, {"lr": {"low": -1.0, "high": 1e-3, "log": False}}, ["lr: low -1.0"]),
+        (CLASSIFY_SPACE, {"lr": {"high": 5.0}}, ["lr: high 5.0"]),
+        (CLASSIFY_SPACE, {"dropout": {"high": 1.0}}, ["dropout: high 1.0", "[0, 1)"]),
+        (CLASSIFY_SPACE, {"dropout": -0.1}, ["dropout: value -0.1"]),
+        (CLASSIFY_SPACE, {"rotation": 1.5}, ["rotation: value 1.5", "[0, 1]"]),
+        (CLASSIFY_SPACE, {"shear": {"choices": [0.1, -0.2]}}, ["shear: choice -0.2"]),
+        (CLASSIFY_SPACE, {"translation": {"high": 2.0}}, ["translation: high 2.0"]),
+        (CLASSIFY_SPACE, {"batch_size": [0, 16]}, ["batch_size: choice 0", "integer"]),
+        (CLASSIFY_SPACE, {"batch_size": 12.5}, ["batch_size: value 12.5"]),
+        (CLASSIFY_SPACE, {"fine_tune_fraction": 0}, ["fine_tune_fraction: value 0", "(0, 1]"]),
+        (CLASSIFY_SPACE, {"fine_tune_fraction": [0.5, 1.5]}, ["fine_tune_fraction: choice 1.5"]),
+        (SUPERRES_SPACE, {"num_layers": 5}, ["num_layers: value 5", "integer in [1, 4]"]),
+        (SUPERRES_SPACE, {"num_layers": {"low": 0}}, ["num_layers: low 0"]),
+        (SUPERRES_SPACE, {"filters_3": 0}, ["filters_3: value 0"]),
+        (SUPERRES_SPACE, {"kernel_size": [3, -1]}, ["kernel_size: choice -1"]),
+        (SUPERRES_SPACE, {"batch_size": -8}, ["batch_size: value -8"]),
+        (SUPERRES_SPACE, {"translation": 1.1}, ["translation: value 1.1"]),
+    ],
+)
+def test_values_the_model_cannot_train_with_are_refused(
+    space, overrides: dict, words: list[str]
+) -> None:
+    with pytest.raises(LensSearchError) as info:
+        space.with_overrides(overrides)
+    assert "outside what the model accepts" in str(info.value)
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_ranges_may_widen_up_to_the_hard_bounds() -> None:
+    space = CLASSIFY_SPACE.with_overrides(
+        {"dropout": {"high": 0.9}, "lr": {"high": 1.0}, "batch_size": [1, 256]}
+    )
+    assert space["dropout"].high == 0.9 and space["batch_size"].choices == (1, 256)
+    fixed = SUPERRES_SPACE.with_overrides({"num_layers": 1, "kernel_size": 7})
+    assert fixed["num_layers"].valid == SUPERRES_SPACE["num_layers"].valid  # bounds carry over
+    with pytest.raises(LensSearchError, match="num_layers: high 6"):
+        fixed.with_overrides({"num_layers": {"low": 1, "high": 6}})  # a fixed value re-ranged
+
+
+@pytest.mark.parametrize("space", [CLASSIFY_SPACE, SUPERRES_SPACE], ids=lambda s: s.name)
+def test_every_numeric_parameter_declares_hard_bounds(space) -> None:
+    """Every value a space can produce is checked: no number goes unbounded to the model."""
+    for param in space.params:
+        if isinstance(param, ChoiceParam) and param.is_bool:
+            continue
+        assert param.valid is not None, param.name

@@ -1,0 +1,122 @@
+"""Settings refused before anything is created: names, seeds, memory, --resume flags."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from lensing.errors import LensSearchError
+from search.cli import parse_config
+from search.config import MAX_SEED, SearchConfig, check_name, resume_conflicts
+from search.memory import (
+    ACTIVATION_FLOATS_PER_PIXEL,
+    GIB,
+    PARAMETERS,
+    batch_bytes,
+    check_batch_fits,
+    check_search_fits,
+    largest_value,
+)
+from search.tasks import CLASSIFY, SUPERRES
+
+
+@pytest.mark.parametrize("name", ["superres-20261201-190000", "a", "run_1.b-2", "x" * 100])
+def test_plain_names_are_accepted(name: str) -> None:
+    check_name(name)
+
+
+@pytest.mark.parametrize(
+    "name", ["../x", "..", "a/b", "a\\b", ".hidden", "-flag", "a b", "s3://b/x", "r?1", "x" * 101]
+)
+def test_names_a_storage_cannot_hold_are_refused(name: str) -> None:
+    with pytest.raises(LensSearchError, match="not a plain experiment name"):
+        check_name(name)
+
+
+def test_seed_range_is_what_numpy_and_optuna_accept() -> None:
+    import keras
+    import optuna
+
+    for seed in (0, MAX_SEED):
+        parse_config(SUPERRES, ["--seed", str(seed)])
+        optuna.samplers.TPESampler(seed=seed)._rng.rng.rand()
+        keras.utils.set_random_seed(seed)
+    for seed in (-1, MAX_SEED + 1):
+        with pytest.raises(LensSearchError, match="--seed must be between 0 and 2\\*\\*32-1"):
+            parse_config(SUPERRES, ["--seed", str(seed)])
+        with pytest.raises(ValueError):
+            keras.utils.set_random_seed(seed)
+
+
+def test_resume_compares_only_the_flags_given(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data").mkdir()
+    saved = SearchConfig(samples=4, max_epochs=2, data=str(tmp_path / "data"), seed=5).to_dict()
+    same = ["--samples", "4", "--max-epochs", "2", "--data", "data", "--name", "s", "--resume"]
+    assert resume_conflicts(parse_config(SUPERRES, same), saved) == []
+    assert resume_conflicts(parse_config(SUPERRES, ["--name", "s", "--resume"]), saved) == []
+    moved = ["--name", "s", "--resume", "--address", "10.0.0.1:6379", "--storage", "/elsewhere"]
+    assert resume_conflicts(parse_config(SUPERRES, moved), saved) == []
+    default_given = parse_config(SUPERRES, [*same, "--seed", "0", "--max-failures", "5"])
+    assert resume_conflicts(default_given, saved) == [
+        "--max-failures 5 (saved: 2)",
+        "--seed 0 (saved: 5)",
+    ]
+    # without the CLI (run_search called directly): the settings that differ from the defaults
+    assert resume_conflicts(SearchConfig(name="s", resume=True, seed=9), saved) == [
+        "--seed 9 (saved: 5)"
+    ]
+
+
+def test_small_cnn_activation_count_matches_the_model() -> None:
+    """The per-pixel figure is a count of the layers' outputs, checked on the real model."""
+    from trainables.models import _small_cnn
+
+    model = _small_cnn(32)
+    floats = sum(math.prod(layer.output.shape[1:]) for layer in model.layers)
+    assert floats / 32**2 == ACTIVATION_FLOATS_PER_PIXEL["small_cnn"]
+    assert model.count_params() == PARAMETERS["small_cnn"]
+
+
+def test_sane_batches_fit_and_huge_images_are_refused_with_the_estimate() -> None:
+    check_batch_fits("inception_resnet_v2", 128, 64, memory=24 * GIB)
+    check_batch_fits("inception_resnet_v2", 299, 32, memory=24 * GIB)
+    assert batch_bytes("inception_resnet_v2", 128, 64) < 5 * GIB
+    with pytest.raises(LensSearchError) as info:
+        check_batch_fits("inception_resnet_v2", 4096, 64, memory=24 * GIB)
+    line = str(info.value)
+    assert "--image-size 4096 cannot train here: one batch of 64 images" in line
+    assert "needs at least 3,640.8 GiB" in line and "24.0 GiB of memory" in line
+
+
+def test_the_largest_batch_of_the_space_is_checked(tmp_path: Path) -> None:
+    assert largest_value(CLASSIFY.space["batch_size"]) == 64
+    with pytest.raises(LensSearchError, match="one batch of 64 images"):
+        check_search_fits(CLASSIFY, SearchConfig(image_size=1024))
+    space = tmp_path / "space.json"
+    space.write_text('{"batch_size": 1}')
+    check_search_fits(CLASSIFY, SearchConfig(image_size=1024, space=str(space)))  # 4.7 GiB
+    check_search_fits(CLASSIFY, SearchConfig(image_size=1024, address="10.0.0.1:6379"))
+    check_search_fits(SUPERRES, SearchConfig())
+
+
+def test_a_search_writes_files_nobody_else_can_write(tmp_path: Path) -> None:
+    """Under umask 002 an experiment would be group-writable, and then refused when read back."""
+    import os
+
+    from results.experiment import refuse_shared_writable, write_private
+
+    previous = os.umask(0o002)
+    try:
+        write_private()
+        (tmp_path / "exp").mkdir()
+        (tmp_path / "exp" / "tuner.pkl").write_bytes(b"")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "exp" / "tuner.pkl").stat().st_mode & 0o777 == 0o644
+    refuse_shared_writable(str(tmp_path / "exp"))
+    (tmp_path / "exp").chmod(0o775)
+    with pytest.raises(LensSearchError, match="exp is writable by the group"):
+        refuse_shared_writable(str(tmp_path / "exp"))
