@@ -192,47 +192,38 @@ def test_classifier_with_augmentation_resumed_after_epoch_2_ends_as_if_never_int
     assert_same_final_state(tmp_path / "resumed", tmp_path / "full")
 
 
-def tune_trial(
-    data: types.SimpleNamespace, storage: Path, name: str, env: dict[str, str]
-) -> tune.Result:
-    """One super-resolution trial of ``EPOCHS`` epochs in a local Ray whose workers see ``env``."""
+def test_tune_trial_retried_after_failing_at_epoch_2_ends_as_an_uninterrupted_run(
+    superres_runs: types.SimpleNamespace, pairs: types.SimpleNamespace, tmp_path: Path
+) -> None:
+    # The failure switch must reach Ray's workers: they take their environment from runtime_env.
+    assert not ray.is_initialized()
+    fail_once = {"LENS_SEARCH_FAIL_AT_EPOCH": "2", "LENS_SEARCH_FAIL_ONCE": "1"}
     ray.init(
         address="local",
         num_cpus=2,
         include_dashboard=False,
         log_to_driver=False,
-        runtime_env={"env_vars": {**DETERMINISTIC, **env}},
+        runtime_env={"env_vars": {**DETERMINISTIC, **fail_once}},
     )
     try:
         results = tune.Tuner(
-            make_tune_trainable("superres", data, epochs=EPOCHS, seed=SEED),
+            make_tune_trainable("superres", pairs, epochs=EPOCHS, seed=SEED),
             param_space=SR_CONFIG,
             tune_config=tune.TuneConfig(num_samples=1),
             run_config=tune.RunConfig(
-                storage_path=str(storage),
-                name=name,
+                storage_path=str(tmp_path),
+                name="retried",
                 failure_config=tune.FailureConfig(max_failures=1),
             ),
         ).fit()
     finally:
         ray.shutdown()
+
     assert results.num_errors == 0
-    return results[0]
-
-
-def test_tune_trial_retried_after_failing_at_epoch_2_ends_as_an_uninterrupted_trial(
-    pairs: types.SimpleNamespace, tmp_path: Path
-) -> None:
-    assert not ray.is_initialized()
-    fail_once = {"LENS_SEARCH_FAIL_AT_EPOCH": "2", "LENS_SEARCH_FAIL_ONCE": "1"}
-    retried = tune_trial(pairs, tmp_path, "retried", fail_once)
-    plain = tune_trial(pairs, tmp_path, "plain", {})
-
-    assert retried.metrics["epoch"] == plain.metrics["epoch"] == EPOCHS
-    # The retried trial failed after reporting epoch 2 and went on from that checkpoint.
-    assert retried.metrics["iterations_since_restore"] == EPOCHS - 2
-    assert plain.metrics["iterations_since_restore"] == EPOCHS
-    assert retried.metrics["val_psnr"] == pytest.approx(plain.metrics["val_psnr"], abs=0.02)
-    assert retried.metrics["loss"] == pytest.approx(plain.metrics["loss"], rel=1e-6)
-    with retried.checkpoint.as_directory() as got, plain.checkpoint.as_directory() as want:
-        assert_same_final_state(got, want)
+    trial, uninterrupted = results[0], superres_runs.full[-1]
+    assert trial.metrics["epoch"] == EPOCHS
+    # It failed after reporting epoch 2 and went on from that checkpoint in a new attempt.
+    assert trial.metrics["iterations_since_restore"] == EPOCHS - 2
+    assert trial.metrics["val_psnr"] == pytest.approx(uninterrupted["val_psnr"], abs=0.02)
+    with trial.checkpoint.as_directory() as folder:
+        assert_same_final_state(folder, superres_runs.root / "full")
