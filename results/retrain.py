@@ -76,7 +76,11 @@ def train_model(
     folder: Path,
     verbose: int = 1,
 ) -> tuple[list[dict[str, Any]], Any]:
-    """Train ``trial.config`` from scratch; return the history and the trained Keras model."""
+    """Train ``trial.config`` from scratch; return the history and the trained Keras model.
+
+    The model returned is rebuilt and loaded from the last checkpoint (``trainables.loop``), so
+    ``model.keras`` holds the trained optimizer state as a trial checkpoint does.
+    """
     from trainables import (
         build_classifier,
         build_superres,
@@ -120,8 +124,7 @@ def train_model(
     else:
         history = train_superres(trial.config, data, **common)
         model = build_superres(trial.config, lr_size=data.lr_train.shape[1:3])
-    model.optimizer.build(model.trainable_variables)  # so the trained Adam state loads too
-    load_checkpoint(model, folder)
+    load_checkpoint(model, folder)  # the trained weights, Adam state and seed generators
     return history, model
 
 

@@ -1,7 +1,21 @@
 """The per-epoch loop shared by both trainers: train, evaluate, checkpoint, report, resume.
 
-A checkpoint folder holds ``model.weights.h5`` (weights only: the optimizer restarts on resume)
-and ``state.json`` (``epochs_done``, ``history``).
+A checkpoint folder holds everything the next epoch depends on, so a run resumed from it trains
+on exactly as an uninterrupted run with the same seed would:
+
+- ``model.weights.h5``: the weights and the optimizer's variables (Keras writes a built optimizer
+  into it: Adam's moments and its iteration count; ``load_checkpoint`` builds the optimizer
+  before loading, else Keras would skip them and Adam would restart from zero);
+- ``state.json``: ``epochs_done``, ``history``, ``optimizer_iterations`` (to check that Adam's
+  state came back) and ``random_state``: the state of every ``keras.random.SeedGenerator`` in the
+  model (dropout, RandomRotation/RandomShear/RandomTranslation), which ``save_weights`` leaves out.
+
+Nothing else carries over between epochs: the batch order and the numpy augmentation are drawn
+from ``(seed, epoch[, batch])``, and the global seeds (``keras.utils.set_random_seed``) are set
+afresh by every training call and drawn from only while the model is built. A checkpoint from
+before ``random_state`` existed still loads: training resumes with the seed generators' initial
+states and says so in one warning (``logging``); one whose optimizer state does not load into
+the model resumes with a fresh optimizer, also with a warning.
 
 Test-only failure switch (reliability tests): with ``LENS_SEARCH_FAIL_AT_EPOCH=N`` in the
 environment, a trainer raises ``RuntimeError("injected failure at epoch N")`` once an epoch >= N
@@ -15,6 +29,7 @@ attempt fails after its first epoch >= N.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import time
@@ -30,6 +45,8 @@ from lensing.errors import LensSearchError
 WEIGHTS_FILE = "model.weights.h5"
 STATE_FILE = "state.json"
 FAIL_MARKER = "injected_failure"
+
+log = logging.getLogger(__name__)
 
 OnEpoch = Callable[[dict[str, Any], "Path | None"], None]
 Augment = Callable[[np.ndarray, np.ndarray, np.random.Generator], tuple[np.ndarray, np.ndarray]]
@@ -160,13 +177,30 @@ def recalibrate_batch_norm(network: keras.Model, batches: Iterable[Any]) -> int:
     return BatchNormCalibrator(network)(batches)
 
 
+def random_state_variables(model: keras.Model) -> list[Any]:
+    """The state variables of every ``SeedGenerator`` in ``model``, in layer order.
+
+    Keras' ``model.variables`` holds weights and seed generator states; ``model.weights`` only
+    the weights (and ``save_weights`` writes only those and the optimizer).
+    """
+    weights = {id(v) for v in model.weights}
+    return [v for v in model.variables if id(v) not in weights]
+
+
 def save_checkpoint(model: keras.Model, folder: Path, history: list[dict[str, Any]]) -> None:
-    """Write weights and state into ``folder``, each file replaced atomically."""
+    """Write weights, optimizer and state into ``folder``, each file replaced atomically."""
     folder.mkdir(parents=True, exist_ok=True)
     tmp_weights = folder / f"tmp-{WEIGHTS_FILE}"
     model.save_weights(str(tmp_weights))
     os.replace(tmp_weights, folder / WEIGHTS_FILE)
-    state = {"epochs_done": len(history), "history": history}
+    state = {
+        "epochs_done": len(history),
+        "history": history,
+        "optimizer_iterations": int(keras.ops.convert_to_numpy(model.optimizer.iterations)),
+        "random_state": [
+            keras.ops.convert_to_numpy(v).tolist() for v in random_state_variables(model)
+        ],
+    }
     tmp_state = folder / f"tmp-{STATE_FILE}"
     tmp_state.write_text(json.dumps(state, indent=1, allow_nan=True))
     os.replace(tmp_state, folder / STATE_FILE)
@@ -187,10 +221,47 @@ def read_state(folder: str | Path) -> dict[str, Any]:
 
 
 def load_checkpoint(model: keras.Model, folder: str | Path) -> list[dict[str, Any]]:
-    """Load weights from a checkpoint folder into ``model`` and return its history."""
+    """Load weights, optimizer and random state from a checkpoint folder; return its history."""
     state = read_state(folder)
+    if not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)
     model.load_weights(str(Path(folder) / WEIGHTS_FILE))
+    _check_optimizer_restored(model, state, folder)
+    _restore_random_state(model, state, folder)
     return list(state["history"])[: int(state["epochs_done"])]
+
+
+def _check_optimizer_restored(model: keras.Model, state: dict[str, Any], folder: Any) -> None:
+    """Warn when the optimizer's state did not come back (Keras skips a mismatch with a warning)."""
+    iterations = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+    saved = state.get("optimizer_iterations")
+    restored = iterations == int(saved) if saved is not None else iterations > 0
+    if not restored and int(state["epochs_done"]) > 0:
+        log.warning(
+            "resuming from %s with a fresh optimizer: its optimizer state does not fit the model",
+            folder,
+        )
+
+
+def _restore_random_state(model: keras.Model, state: dict[str, Any], folder: Any) -> None:
+    """Set every seed generator to its saved state (warn if the checkpoint has none that fits)."""
+    variables = random_state_variables(model)
+    if not variables:
+        return
+    if "random_state" not in state:
+        why = "holds no random state (an older checkpoint)"
+    else:
+        saved = [np.asarray(value) for value in state["random_state"]]
+        if [a.shape for a in saved] == [tuple(v.shape) for v in variables]:
+            for variable, array in zip(variables, saved, strict=True):
+                variable.assign(array.astype(variable.dtype))
+            return
+        why = "holds the random state of another model"
+    log.warning(
+        "resuming from %s: it %s; dropout and augmentation restart their random streams",
+        folder,
+        why,
+    )
 
 
 def _failure_due(epoch: int, folder: Path | None, resume_from: Path | None) -> bool:

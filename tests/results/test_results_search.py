@@ -174,6 +174,9 @@ def test_retrained_model_reloads_and_reproduces_metrics(
     assert saved["config"]["num_layers"] == 2 and saved["config"]["lr"] == best["config/lr"]
 
     model = load_model(sr_retrained / "model.keras")
+    # The saved model holds the trained Adam state: one iteration per batch of the 2 epochs.
+    steps = saved["n_train"] // min(int(saved["config"]["batch_size"]), saved["n_train"])
+    assert int(model.optimizer.iterations) == 2 * steps
     data = load_superres(saved["data"])
     again = evaluate_superres(model, data.lr_val, data.hr_val).metrics
     for name in ("val_psnr", "val_ssim", "val_mse", "bicubic_psnr", "bicubic_ssim"):
