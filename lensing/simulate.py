@@ -10,6 +10,7 @@ float32 in [0, 1]. Super-resolution: ``DIR/LR/sample{i}.npy`` (1, 75, 75) and
 
 from __future__ import annotations
 
+import logging
 import multiprocessing as mp
 import os
 import sys
@@ -29,6 +30,8 @@ from lensing.errors import LensSearchError
 from lensing.layout import CLASSES
 from lensing.output import build_once, package_versions, write_parameters
 from lensing.presets import PRESETS, SR_HR_SIZE, SR_SCALE, preset_table
+
+logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 DEFAULT_PER_CLASS = 3000
@@ -224,7 +227,7 @@ def _manifest_body(
 
 
 def _say(message: str) -> None:
-    print(message, file=sys.stderr)
+    logger.info(message)
 
 
 def build_parser() -> OneLineParser:

@@ -50,8 +50,9 @@ def build_parser(task: Task) -> argparse.ArgumentParser:
 
 def parse_config(task: Task, argv: Sequence[str] | None) -> SearchConfig:
     """Parse and validate the command line into a SearchConfig."""
-    args = build_parser(task).parse_args(argv)
-    config = SearchConfig(**vars(args))
+    args = vars(build_parser(task).parse_args(argv))
+    args.pop("verbosity")  # --quiet/--verbose: the parser has configured logging from them
+    config = SearchConfig(**args)
     config.validate(task.has_backbone)
     return config
 
