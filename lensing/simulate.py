@@ -277,5 +277,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """Console script ``lens-search-simulate`` (same as ``python -m lensing.simulate``)."""
     run_cli(main, prog="lensing.simulate")
+
+
+if __name__ == "__main__":
+    cli()

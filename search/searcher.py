@@ -10,6 +10,7 @@ from typing import Any
 import optuna
 import pyarrow.fs
 from optuna.trial import TrialState
+from ray.tune.result import TRAINING_ITERATION
 from ray.tune.search.optuna import OptunaSearch
 
 from search.study import JOURNAL_FILE, journal_storage
@@ -36,6 +37,24 @@ class JournalOptunaSearch(OptunaSearch):
         if journal is not None:
             kwargs["storage"] = journal_storage(journal)
         super().__init__(*args, **kwargs)
+
+    def on_trial_complete(
+        self, trial_id: str, result: dict | None = None, error: bool = False
+    ) -> None:
+        self._report_last(trial_id, result)
+        super().on_trial_complete(trial_id, result=result, error=error)
+
+    def _report_last(self, trial_id: str, result: dict | None) -> None:
+        """Record the final epoch's score as an intermediate value too.
+
+        Tune hands a trial's last result to ``on_trial_complete`` only, never to
+        ``on_trial_result``, so without this the study's learning curves miss their last epoch.
+        """
+        if trial_id in self._completed_trials or trial_id not in self._ot_trials or not result:
+            return
+        value, step = result.get(self.metric), result.get(TRAINING_ITERATION)
+        if isinstance(self.metric, str) and value is not None and step is not None:
+            self._ot_trials[trial_id].report(value, step)
 
     def save(self, checkpoint_path: str) -> None:
         super().save(checkpoint_path)
@@ -113,5 +132,6 @@ class PruneAwareOptunaSearch(JournalOptunaSearch):
         if not stopped_early or trial_id in self._completed_trials:
             super().on_trial_complete(trial_id, result=result, error=error)
             return
+        self._report_last(trial_id, result)
         self._ot_study.tell(self._ot_trials[trial_id], state=TrialState.PRUNED)
         self._completed_trials.add(trial_id)
