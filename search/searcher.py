@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-import pyarrow.fs
 from optuna.trial import TrialState
 from ray.tune.result import TRAINING_ITERATION
 from ray.tune.search.optuna import OptunaSearch
 
-from search.study import JOURNAL_FILE, journal_storage
+from search.study import JOURNAL_FILE, download_journal, journal_storage
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +67,8 @@ class JournalOptunaSearch(OptunaSearch):
 
     def _reattach(self) -> None:
         """Point the restored study and its open trials at the journal; fail lost trials."""
-        if self._mirror and not Path(self._journal).is_file():
-            _download_journal(self._mirror, Path(self._journal))
+        if self._mirror:
+            download_journal(self._mirror, Path(self._journal))
         old = self._ot_study
         self._storage = journal_storage(self._journal)
         self._ot_study = optuna.create_study(
@@ -93,17 +92,6 @@ class JournalOptunaSearch(OptunaSearch):
             if frozen._trial_id not in known:
                 logger.info("study trial %d was lost when the search stopped", frozen.number)
                 self._ot_study.tell(frozen.number, state=TrialState.FAIL)
-
-
-def _download_journal(experiment_uri: str, journal: Path) -> None:
-    """Copy the journal saved with the experiment on remote storage to ``journal`` (if any)."""
-    fs, folder = pyarrow.fs.FileSystem.from_uri(experiment_uri)
-    source = f"{folder}/{JOURNAL_FILE}"
-    if fs.get_file_info(source).type != pyarrow.fs.FileType.File:
-        return
-    journal.parent.mkdir(parents=True, exist_ok=True)
-    with fs.open_input_stream(source) as remote, journal.open("wb") as local:
-        local.write(remote.readall())
 
 
 class PruneAwareOptunaSearch(JournalOptunaSearch):

@@ -18,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 import optuna
+import pyarrow.fs
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 
@@ -35,7 +36,16 @@ def journal_storage(journal: str | Path) -> JournalStorage:
 
 
 def find_journal(experiment: str | Path) -> Path:
-    """The journal of an experiment folder (or the journal file itself), or LensSearchError."""
+    """The journal of an experiment folder (or the journal file itself), or LensSearchError.
+
+    For an experiment on remote storage (``s3://...``): the driver's live journal when this
+    runs where the search runs (its head node), else the copy saved with the experiment.
+    """
+    if "://" in str(experiment):
+        local = driver_folder(str(experiment)) / JOURNAL_FILE
+        if not local.is_file() and not download_journal(str(experiment), local):
+            raise LensSearchError(f"{experiment}: no {JOURNAL_FILE} there (yet)")
+        return local
     path = Path(experiment).expanduser()
     journal = path if path.is_file() else path / JOURNAL_FILE
     if not journal.is_file():
@@ -56,6 +66,25 @@ def load_study(experiment: str | Path) -> optuna.Study:
     """The experiment's study, read from its journal (works while the search runs)."""
     journal = find_journal(experiment)
     return optuna.load_study(study_name=study_name_of(journal), storage=journal_storage(journal))
+
+
+def download_journal(experiment_uri: str, journal: Path) -> bool:
+    """Copy the journal saved with a remote experiment to ``journal`` unless that is as long.
+
+    Returns False when the experiment has no journal. A journal only grows, so the longer copy
+    is the newer one.
+    """
+    fs, folder = pyarrow.fs.FileSystem.from_uri(experiment_uri)
+    source = f"{folder}/{JOURNAL_FILE}"
+    info = fs.get_file_info(source)
+    if info.type != pyarrow.fs.FileType.File:
+        return False
+    if journal.is_file() and journal.stat().st_size >= info.size:
+        return True
+    journal.parent.mkdir(parents=True, exist_ok=True)
+    with fs.open_input_stream(source) as remote, journal.open("wb") as local:
+        local.write(remote.readall())
+    return True
 
 
 def driver_folder(experiment: str) -> Path:
