@@ -67,7 +67,7 @@ def configure_logging(verbosity: int = NORMAL) -> None:
     """
     global _verbosity
     _verbosity = verbosity
-    for name in PACKAGES:
+    for name in (*PACKAGES, "__main__"):  # a module run with `python -m` logs as __main__
         logger = logging.getLogger(name)
         logger.handlers = [h for h in logger.handlers if not getattr(h, "lens_search_console", 0)]
         console = logging.StreamHandler(sys.stderr)
