@@ -101,7 +101,7 @@ def study_location(experiment: str) -> dict[str, Any]:
     return {"journal": str(folder / JOURNAL_FILE), "study_name": name, "mirror": mirror}
 
 
-def make_reporter(task: Task, space: SearchSpace, verbosity: int = NORMAL) -> tune.ProgressReporter:
+def make_reporter(task: Task, space: SearchSpace, level: int = NORMAL) -> tune.ProgressReporter:
     """Ray Tune's live table: status, epoch, metric and every searched parameter of each trial.
 
     ``--quiet`` shows no table (only the summary at the end).
@@ -110,7 +110,7 @@ def make_reporter(task: Task, space: SearchSpace, verbosity: int = NORMAL) -> tu
         metric_columns={EPOCH_ATTR: "epoch", task.metric: task.metric, "time_total_s": "s"},
         parameter_columns=short_columns(space.searched()),
         max_column_length=12,
-        max_report_frequency=30 if verbosity > QUIET else 10**9,
+        max_report_frequency=30 if level > QUIET else 10**9,
         sort_by_metric=True,
         metric=task.metric,
         mode=task.mode,

@@ -255,22 +255,43 @@ def _history(experiment: Path, trial_id: str) -> pd.DataFrame:
 
 
 def test_tensorboard_reads_every_trial_per_epoch(search: LiveSearch) -> None:
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
     search.wait()
     table = pd.read_csv(search.experiment / "leaderboard.csv")
     for trial_id in table["trial_id"]:
         folder = next(p for p in search.experiment.iterdir() if p.is_dir() and trial_id in p.name)
-        events = EventAccumulator(str(folder))
-        events.Reload()
+        scalars, plugins = read_events(folder)
         history = _history(search.experiment, trial_id)
-        for metric in ("val_psnr", "loss"):
-            scalars = events.Scalars(f"ray/tune/{metric}")
-            assert [s.step for s in scalars] == list(history["training_iteration"])
-            assert [s.value for s in scalars] == pytest.approx(list(history[metric]), rel=1e-5)
-        assert "hparams" in events.PluginTagToContent("hparams") or events.PluginTagToContent(
-            "hparams"
-        )
+        for metric in ("val_psnr", "loss"):  # validation and training, every epoch
+            steps = [step for step, _ in scalars[f"ray/tune/{metric}"]]
+            values = [value for _, value in scalars[f"ray/tune/{metric}"]]
+            assert steps == list(history["training_iteration"])
+            assert values == pytest.approx(list(history[metric]), rel=1e-5)
+        assert "hparams" in plugins  # the HParams tab's hyperparameters and final metrics
+
+
+def read_events(folder: Path) -> tuple[dict[str, list[tuple[int, float]]], set[str]]:
+    """Scalars by tag and the plugins named in a trial's TensorBoard event files.
+
+    Reads the TFRecord framing (length, CRC, event, CRC) with tensorboardX's protobufs, as
+    TensorBoard does, without importing TensorFlow.
+    """
+    from tensorboardX.proto.event_pb2 import Event
+
+    scalars: dict[str, list[tuple[int, float]]] = {}
+    plugins: set[str] = set()
+    for path in sorted(folder.glob("events.out.tfevents.*")):
+        data = path.read_bytes()
+        offset = 0
+        while offset < len(data):
+            length = int.from_bytes(data[offset : offset + 8], "little")
+            event = Event.FromString(data[offset + 12 : offset + 12 + length])
+            offset += 12 + length + 4
+            for value in event.summary.value:
+                if value.metadata.plugin_data.plugin_name:
+                    plugins.add(value.metadata.plugin_data.plugin_name)
+                if value.HasField("simple_value"):
+                    scalars.setdefault(value.tag, []).append((event.step, value.simple_value))
+    return scalars, plugins
 
 
 def test_plots_use_optuna_figures_on_the_stored_study(search: LiveSearch, tmp_path: Path) -> None:
@@ -278,8 +299,8 @@ def test_plots_use_optuna_figures_on_the_stored_study(search: LiveSearch, tmp_pa
 
     search.wait()
     table = pd.read_csv(search.experiment / "leaderboard.csv")
-    if (table["status"] == "completed").sum() < 2:
-        pytest.skip("Optuna's figures need two completed trials; ASHA stopped more this time")
     assert main([str(search.experiment), "--out", str(tmp_path / "plots")]) == 0
     files = {p.name for p in (tmp_path / "plots").iterdir()}
-    assert {"importance.png", "top_trials.png", "slice.png", "learning_curves.png"} <= files
+    assert {"importance.png", "top_trials.png", "learning_curves.png", "best_so_far.png"} <= files
+    # Optuna's figures need two completed trials; with fewer the project's own are drawn.
+    assert ("slice.png" in files) == ((table["status"] == "completed").sum() >= 2)
