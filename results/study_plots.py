@@ -62,10 +62,15 @@ def importances(study: optuna.Study, seed: int = 0) -> dict[str, float]:
 def save_study_figures(study: optuna.Study, top: int, folder: Path, seed: int = 0) -> None:
     """Write Optuna's importance, parallel-coordinate (top trials) and slice figures."""
     evaluator = optuna.importance.FanovaImportanceEvaluator(seed=seed)
+    metric = (study.metric_names or ["Objective Value"])[0]  # the search names it (val_psnr)
     drawings = {
-        "importance.png": lambda: optuna_plots.plot_param_importances(study, evaluator=evaluator),
-        "top_trials.png": lambda: optuna_plots.plot_parallel_coordinate(top_study(study, top)),
-        "slice.png": lambda: optuna_plots.plot_slice(study),
+        "importance.png": lambda: optuna_plots.plot_param_importances(
+            study, evaluator=evaluator, target_name=metric
+        ),
+        "top_trials.png": lambda: optuna_plots.plot_parallel_coordinate(
+            top_study(study, top), target_name=metric
+        ),
+        "slice.png": lambda: optuna_plots.plot_slice(study, target_name=metric),
     }
     for name, draw in drawings.items():
         with warnings.catch_warnings():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,10 @@ class JournalOptunaSearch(OptunaSearch):
         if journal is not None:
             kwargs["storage"] = journal_storage(journal)
         super().__init__(*args, **kwargs)
+        if journal is not None and self._ot_study is not None and isinstance(self.metric, str):
+            with warnings.catch_warnings():  # experimental in Optuna 5; names the dashboard's axis
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                self._ot_study.set_metric_names([self.metric])
 
     def on_trial_complete(
         self, trial_id: str, result: dict | None = None, error: bool = False
