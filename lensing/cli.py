@@ -3,22 +3,85 @@
 from __future__ import annotations
 
 import argparse
+import functools
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from lensing.errors import LensSearchError
 
 EXIT_USER_ERROR = 2
+PACKAGES = ("lensing", "spaces", "trainables", "search", "results")
+QUIET, NORMAL, VERBOSE = -1, 0, 1
+CONSOLE_LEVELS = {QUIET: logging.WARNING, NORMAL: logging.INFO, VERBOSE: logging.DEBUG}
+_verbosity = NORMAL
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line on stderr (no usage dump) and exit 2."""
+    """An ArgumentParser whose errors are one line on stderr (no usage dump) and exit 2.
+
+    It also has ``--quiet`` / ``--verbose`` and configures the project's loggers from them when
+    it parses (``verbosity_flags=False`` for sub-commands, which share their parent's flags).
+    """
+
+    def __init__(self, *args: Any, verbosity_flags: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._verbosity_flags = verbosity_flags
+        if verbosity_flags:
+            group = self.add_mutually_exclusive_group()
+            group.add_argument(
+                "-q", "--quiet", dest="verbosity", action="store_const", const=QUIET,
+                default=NORMAL, help="print only warnings, errors and the final summary",
+            )  # fmt: skip
+            group.add_argument(
+                "-v", "--verbose", dest="verbosity", action="store_const", const=VERBOSE,
+                help="print debugging messages, and what Ray, Optuna and TensorFlow log",
+            )  # fmt: skip
+
+    def add_subparsers(self, **kwargs: Any) -> Any:
+        """Sub-commands without flags of their own for verbosity (the parent's apply)."""
+        kwargs["parser_class"] = functools.partial(
+            kwargs.get("parser_class", OneLineParser), verbosity_flags=False
+        )
+        return super().add_subparsers(**kwargs)
+
+    def parse_known_args(self, args: Any = None, namespace: Any = None) -> Any:
+        parsed, rest = super().parse_known_args(args, namespace)
+        if self._verbosity_flags:
+            configure_logging(parsed.verbosity)
+        return parsed, rest
 
     def error(self, message: str) -> None:  # type: ignore[override]
         sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
         sys.exit(EXIT_USER_ERROR)
+
+
+def configure_logging(verbosity: int = NORMAL) -> None:
+    """Send the project's log messages to stderr, at the level ``--quiet``/``--verbose`` ask.
+
+    Library code logs through ``logging.getLogger(__name__)``; only a command line adds handlers.
+    Loggers stay at DEBUG so a log file added later (a search's) receives everything.
+    """
+    global _verbosity
+    _verbosity = verbosity
+    for name in (*PACKAGES, "__main__"):  # a module run with `python -m` logs as __main__
+        logger = logging.getLogger(name)
+        logger.handlers = [h for h in logger.handlers if not getattr(h, "lens_search_console", 0)]
+        console = logging.StreamHandler(sys.stderr)
+        console.lens_search_console = True  # type: ignore[attr-defined]
+        console.setLevel(CONSOLE_LEVELS[verbosity])
+        console.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(console)
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
+
+
+def verbosity() -> int:
+    """What the command line asked for: QUIET, NORMAL (also outside a CLI) or VERBOSE."""
+    return _verbosity
 
 
 def run_cli(

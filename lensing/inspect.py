@@ -105,5 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """Console script ``lens-search-inspect`` (same as ``python -m lensing.inspect``)."""
     run_cli(main, prog="lensing.inspect")
+
+
+if __name__ == "__main__":
+    cli()

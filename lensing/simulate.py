@@ -13,6 +13,7 @@ object array ``[image, m_axion]``. Super-resolution: ``DIR/LR/sample{i}.npy`` (1
 
 from __future__ import annotations
 
+import logging
 import multiprocessing as mp
 import os
 import sys
@@ -33,6 +34,8 @@ from lensing.layout import CLASSES
 from lensing.npy_objects import save_with_mass
 from lensing.output import build_once, package_versions, write_parameters
 from lensing.presets import PRESETS, SR_HR_SIZE, SR_SCALE, preset_table
+
+logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 DEFAULT_PER_CLASS = 3000
@@ -310,7 +313,7 @@ def _manifest_body(
 
 
 def _say(message: str) -> None:
-    print(message, file=sys.stderr)
+    logger.info(message)
 
 
 def build_parser() -> OneLineParser:
@@ -375,5 +378,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """Console script ``lens-search-simulate`` (same as ``python -m lensing.simulate``)."""
     run_cli(main, prog="lensing.simulate")
+
+
+if __name__ == "__main__":
+    cli()

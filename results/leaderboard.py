@@ -146,5 +146,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """Console script ``lens-search-leaderboard`` (same as ``python -m results.leaderboard``)."""
     run_cli(main, prog="results.leaderboard")
+
+
+if __name__ == "__main__":
+    cli()

@@ -6,7 +6,12 @@ Writes into ``--out`` (default ``EXPERIMENT/plots``), all at once at the end:
 - ``best_so_far.png``: the best metric reached against the epochs trained by all trials so far;
 - ``importance.png`` (+ ``importance.csv``): fANOVA importance of each searched hyperparameter
   over the completed trials; with fewer than two, the PNG says so instead;
-- ``top_trials.png``: parallel coordinates of the top K trials' hyperparameters, coloured by score.
+- ``top_trials.png``: parallel coordinates of the top K trials' hyperparameters, coloured by score;
+- ``slice.png``: the score of each completed trial against each hyperparameter.
+
+Where the experiment's Optuna study is on disk (``search.study``) with two or more completed
+trials, the importance, parallel-coordinate and slice figures are Optuna's own
+(``results.study_plots``); otherwise the first two are drawn here from the leaderboard.
 
 Figures are ``matplotlib.figure.Figure`` objects rendered with Agg (no display needed).
 """
@@ -35,10 +40,18 @@ from results.importance import NotEnoughTrials, param_importances
 from results.leaderboard import STATUS_STOPPED
 from results.outputs import check_apart_from_inputs, check_writable, output_folder
 from results.select import load_leaderboard, trial_configs
+from results.study_plots import importances as study_importances
+from results.study_plots import save_study_figures, stored_study
 from spaces import ChoiceParam, FloatParam, IntParam, SearchSpace
 
 DEFAULT_TOP = 10
-PLOT_FILES = ("learning_curves.png", "best_so_far.png", "importance.png", "top_trials.png")
+PLOT_FILES = (
+    "learning_curves.png",
+    "best_so_far.png",
+    "importance.png",
+    "top_trials.png",
+    "slice.png",
+)
 
 
 def trial_histories(grid: ResultGrid, metric: str) -> dict[str, pd.DataFrame]:
@@ -238,10 +251,13 @@ def make_plots(
     metric, mode = settings.metric, settings.mode
     configs, space = trial_configs(grid), experiment_space(settings)
     histories = trial_histories(grid, metric)
+    study = stored_study(experiment)
     note = ""
     try:
-        importances: dict[str, float] | None = param_importances(
-            table, configs, space, metric, mode
+        importances: dict[str, float] | None = (
+            study_importances(study)
+            if study is not None
+            else param_importances(table, configs, space, metric, mode)
         )
     except NotEnoughTrials as exc:
         importances, note = None, str(exc)
@@ -254,12 +270,15 @@ def make_plots(
             best_so_far_figure(best_so_far(histories, metric, mode), metric),
             staging / "best_so_far.png",
         )
-        save(importance_figure(importances, note), staging / "importance.png")
+        if study is not None:
+            save_study_figures(study, top, staging)
+        else:
+            save(importance_figure(importances, note), staging / "importance.png")
+            save(top_trials_figure(table, configs, space, metric, top), staging / "top_trials.png")
         if importances:
             pd.DataFrame(
                 {"param": list(importances), "importance": list(importances.values())}
             ).to_csv(staging / "importance.csv", index=False)
-        save(top_trials_figure(table, configs, space, metric, top), staging / "top_trials.png")
     return target, note
 
 
@@ -276,9 +295,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     target, note = make_plots(args.experiment, args.out, args.top, args.force)
     if note:
         print(f"importance.png: {note}")
-    print(f"written to {target}: {', '.join(PLOT_FILES)}")
+    written = sorted(p.name for p in Path(target).iterdir() if p.suffix == ".png")
+    print(f"written to {target}: {', '.join(written)}")
     return 0
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """Console script ``lens-search-plots`` (same as ``python -m results.plots``)."""
     run_cli(main, prog="results.plots")
+
+
+if __name__ == "__main__":
+    cli()

@@ -169,5 +169,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """Console script ``lens-search-predict`` (same as ``python -m results.predict``)."""
     run_cli(main, prog="results.predict")
+
+
+if __name__ == "__main__":
+    cli()

@@ -267,5 +267,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+def cli() -> None:
+    """Console script ``lens-search-retrain`` (same as ``python -m results.retrain``)."""
     run_cli(main, prog="results.retrain")
+
+
+if __name__ == "__main__":
+    cli()

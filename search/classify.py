@@ -2,5 +2,11 @@
 
 from search.cli import main_for
 
-if __name__ == "__main__":
+
+def cli() -> None:
+    """Console script ``lens-search-classify`` (same as ``python -m search.classify``)."""
     main_for("classify")
+
+
+if __name__ == "__main__":
+    cli()

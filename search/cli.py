@@ -51,9 +51,10 @@ def build_parser(task: Task) -> argparse.ArgumentParser:
 def parse_config(task: Task, argv: Sequence[str] | None) -> SearchConfig:
     """Parse and validate the command line into a SearchConfig."""
     parser = build_parser(task)
-    args = parser.parse_args(argv)
-    given = given_flags(parser, argv, list(vars(args)))
-    config = SearchConfig(**vars(args), given=given)
+    args = vars(parser.parse_args(argv))
+    args.pop("verbosity")  # --quiet/--verbose: the parser has configured logging from them
+    given = given_flags(parser, argv, list(args)) & set(args)
+    config = SearchConfig(**args, given=given)
     config.validate(task.has_backbone)
     return config
 

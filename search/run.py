@@ -14,10 +14,11 @@ os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # keep the CLIReporter table w
 import pandas as pd  # noqa: E402
 import ray  # noqa: E402
 from ray import tune  # noqa: E402
+from ray.tune.logger import TBXLoggerCallback  # noqa: E402
 from ray.tune.schedulers import ASHAScheduler  # noqa: E402
 from ray.tune.search import ConcurrencyLimiter, Searcher  # noqa: E402
-from ray.tune.search.optuna import OptunaSearch  # noqa: E402
 
+from lensing.cli import NORMAL, QUIET, verbosity  # noqa: E402
 from lensing.errors import LensSearchError  # noqa: E402
 from results.experiment import (  # noqa: E402
     LEADERBOARD_FILE,
@@ -31,16 +32,19 @@ from results.experiment import (  # noqa: E402
 from results.leaderboard import build_leaderboard, format_table, write_leaderboard  # noqa: E402
 from search.cluster import cluster_shape, connect, trial_resources  # noqa: E402
 from search.config import CHANGEABLE_ON_RESUME, SearchConfig, check_resume_flags  # noqa: E402
+from search.console import LOG_FILE, library_logs_to_file, trial_output_to_file  # noqa: E402
 from search.memory import check_search_fits  # noqa: E402
-from search.searcher import PruneAwareOptunaSearch  # noqa: E402
+from search.searcher import JournalOptunaSearch, PruneAwareOptunaSearch  # noqa: E402
 from search.storage import (  # noqa: E402
     StorageWatch,
     ensure_writable,
     experiment_exists,
     experiment_path,
+    is_uri,
     list_experiments,
     resolve_storage,
 )
+from search.study import JOURNAL_FILE, driver_folder  # noqa: E402
 from search.summary import summarize  # noqa: E402
 from search.tasks import Task  # noqa: E402
 from spaces import SearchSpace  # noqa: E402
@@ -54,19 +58,27 @@ def resolve_space(task: Task, config: SearchConfig) -> SearchSpace:
     return task.searched_space(config.space, weights=config.weights)
 
 
-def make_searcher(task: Task, space: SearchSpace, config: SearchConfig) -> Searcher:
-    """Optuna's TPE over the task's space, with the task's metric and mode passed explicitly."""
+def make_searcher(
+    task: Task, space: SearchSpace, config: SearchConfig, experiment: str | None = None
+) -> Searcher:
+    """Optuna's TPE over the task's space, with the task's metric and mode passed explicitly.
+
+    With ``experiment`` (its folder) the study is kept on disk there, named after it
+    (``search.study``); without, in memory.
+    """
     common: dict[str, Any] = {
         "space": space.define_by_run,
         "metric": task.metric,
         "mode": task.mode,
         "seed": config.seed,
     }
+    if experiment is not None:
+        common.update(study_location(experiment))
     searcher: Searcher
     if config.stopped_trials == "pruned":
         searcher = PruneAwareOptunaSearch(**common, max_epochs=config.max_epochs)
     else:
-        searcher = OptunaSearch(**common)
+        searcher = JournalOptunaSearch(**common)
     if config.max_concurrent:
         searcher = ConcurrencyLimiter(searcher, max_concurrent=config.max_concurrent)
     return searcher
@@ -84,16 +96,47 @@ def make_scheduler(task: Task, config: SearchConfig) -> ASHAScheduler:
     )
 
 
-def make_reporter(task: Task, space: SearchSpace) -> tune.ProgressReporter:
-    """Ray Tune's live table: status, epoch and metric of every trial."""
+def study_location(experiment: str) -> dict[str, Any]:
+    """The searcher's journal, study name and (for remote storage) the folder it is copied to."""
+    folder = driver_folder(experiment)
+    mirror = experiment if is_uri(experiment) else None
+    name = experiment.rstrip("/").rsplit("/", 1)[-1]
+    return {"journal": str(folder / JOURNAL_FILE), "study_name": name, "mirror": mirror}
+
+
+def make_reporter(task: Task, space: SearchSpace, level: int = NORMAL) -> tune.ProgressReporter:
+    """Ray Tune's live table: status, epoch, metric and every searched parameter of each trial.
+
+    ``--quiet`` shows no table (only the summary at the end).
+    """
     return tune.CLIReporter(
         metric_columns={EPOCH_ATTR: "epoch", task.metric: task.metric, "time_total_s": "s"},
-        parameter_columns=list(space.names())[:6],
-        max_report_frequency=30,
+        parameter_columns=short_columns(space.searched()),
+        max_column_length=12,
+        max_report_frequency=30 if level > QUIET else 10**9,
         sort_by_metric=True,
         metric=task.metric,
         mode=task.mode,
     )
+
+
+def short_columns(names: list[str], width: int = 8) -> dict[str, str]:
+    """Short column titles for the live table: ``filters_1`` -> ``f1``, ``batch_size`` -> ``batch``.
+
+    Titles that would clash keep the full name.
+    """
+    short = {name: _short_name(name, width) for name in names}
+    titles = list(short.values())
+    return {name: title if titles.count(title) == 1 else name for name, title in short.items()}
+
+
+def _short_name(name: str, width: int) -> str:
+    parts = [p for p in name.split("_") if p not in ("num", "size")] or [name]
+    if len(parts) > 1 and parts[-1].isdigit():
+        return parts[0][0] + "".join(parts[1:])
+    if len(parts) > 1:
+        return "_".join(p[:3] for p in parts)
+    return parts[0][:width]
 
 
 def _data_path(task: Task, config: SearchConfig) -> Path:
@@ -143,23 +186,35 @@ def run_search(task: Task, config: SearchConfig) -> pd.DataFrame:
     data = task.load_data(data_path, image_size=config.image_size if task.has_backbone else None)
     if not config.resume:
         config = replace(config, data=str(data_path))
-    started_ray = connect(config.address)
-    try:
-        resources = trial_resources(cluster_shape(), config.cpus_per_trial, config.gpus_per_trial)
-        trainable = tune.with_resources(
-            make_tune_trainable(task.name, data, **_fixed_training_args(task, config)), resources
-        )
-        tuner = _make_tuner(task, space, config, trainable, path)
-        grid = tuner.fit()
-    finally:
-        if started_ray:
-            ray.shutdown()
+    log_file = driver_folder(path) / LOG_FILE
+    with library_logs_to_file(log_file, verbosity()):
+        grid = _fit(task, space, config, data, path)
     table = build_leaderboard(grid, task.metric, task.mode, config.max_epochs)
     leaderboard_path = f"{path}/{LEADERBOARD_FILE}"
     write_leaderboard(table, leaderboard_path)
-    print(format_table(table, task.metric, top=10))
-    print(summarize(table, task.metric, config, time.time() - started, path, leaderboard_path))
+    if verbosity() > QUIET:
+        print(format_table(table, task.metric, top=10))
+    summary = summarize(table, task.metric, config, time.time() - started, path, leaderboard_path)
+    print(f"{summary}\nLog (Ray, Optuna, TensorFlow and trial output): {log_file}")
     return table
+
+
+def _fit(task: Task, space: SearchSpace, config: SearchConfig, data: Any, path: str) -> Any:
+    """Join or start Ray, run the trials with their output sent to the log, return the grid."""
+    started_ray = connect(config.address)
+    try:
+        with trial_output_to_file(verbosity()):
+            resources = trial_resources(
+                cluster_shape(), config.cpus_per_trial, config.gpus_per_trial
+            )
+            trainable = tune.with_resources(
+                make_tune_trainable(task.name, data, **_fixed_training_args(task, config)),
+                resources,
+            )
+            return _make_tuner(task, space, config, trainable, path).fit()
+    finally:
+        if started_ray:
+            ray.shutdown()
 
 
 def _fixed_training_args(task: Task, config: SearchConfig) -> dict[str, Any]:
@@ -189,7 +244,7 @@ def _make_tuner(
     return tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(
-            search_alg=make_searcher(task, space, config),
+            search_alg=make_searcher(task, space, config, experiment=path),
             scheduler=make_scheduler(task, config),
             num_samples=config.samples,
             time_budget_s=config.time_budget,
@@ -204,8 +259,8 @@ def _make_tuner(
                 checkpoint_score_attribute=task.metric,
                 checkpoint_score_order=task.mode,
             ),
-            progress_reporter=make_reporter(task, space),
-            callbacks=[StorageWatch(must_hold=SETTINGS_FILE)],
-            verbose=1,
+            progress_reporter=make_reporter(task, space, verbosity()),
+            callbacks=[StorageWatch(must_hold=SETTINGS_FILE), TBXLoggerCallback()],
+            verbose=0 if verbosity() == QUIET else 1,
         ),
     )

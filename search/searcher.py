@@ -1,15 +1,106 @@
-"""Optuna behind Ray Tune, told honestly about trials that ASHA stopped early."""
+"""Optuna behind Ray Tune: a study kept in a journal file, told honestly about stopped trials."""
 
 from __future__ import annotations
 
+import logging
+import shutil
+import warnings
+from pathlib import Path
 from typing import Any
 
+import optuna
 from optuna.trial import TrialState
+from ray.tune.result import TRAINING_ITERATION
 from ray.tune.search.optuna import OptunaSearch
 
+from search.study import JOURNAL_FILE, download_journal, journal_storage
 
-class PruneAwareOptunaSearch(OptunaSearch):
-    """OptunaSearch that records ASHA-stopped trials as PRUNED instead of COMPLETE.
+logger = logging.getLogger(__name__)
+
+
+class JournalOptunaSearch(OptunaSearch):
+    """OptunaSearch whose study lives in the journal file ``journal``, named ``study_name``.
+
+    Other processes (``optuna.load_study``, optuna-dashboard) read the journal while the search
+    runs. When Tune restores the searcher on ``--resume`` the study is reattached to the journal,
+    so the resumed search appends to the same study. ``mirror`` is the experiment folder on remote
+    storage (``s3://...``): the journal is then a local file on the driver, copied next to Tune's
+    own searcher state at every experiment checkpoint (Tune uploads that folder to the bucket) and
+    downloaded from there on a resume on another machine.
+    """
+
+    def __init__(
+        self, *args: Any, journal: str | None = None, mirror: str | None = None, **kwargs: Any
+    ):
+        self._journal = journal
+        self._mirror = mirror
+        if journal is not None:
+            kwargs["storage"] = journal_storage(journal)
+        super().__init__(*args, **kwargs)
+        if journal is not None and self._ot_study is not None and isinstance(self.metric, str):
+            with warnings.catch_warnings():  # experimental in Optuna 5; names the dashboard's axis
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                self._ot_study.set_metric_names([self.metric])
+
+    def on_trial_complete(
+        self, trial_id: str, result: dict | None = None, error: bool = False
+    ) -> None:
+        self._report_last(trial_id, result)
+        super().on_trial_complete(trial_id, result=result, error=error)
+
+    def _report_last(self, trial_id: str, result: dict | None) -> None:
+        """Record the final epoch's score as an intermediate value too.
+
+        Tune hands a trial's last result to ``on_trial_complete`` only, never to
+        ``on_trial_result``, so without this the study's learning curves miss their last epoch.
+        """
+        if trial_id in self._completed_trials or trial_id not in self._ot_trials or not result:
+            return
+        value, step = result.get(self.metric), result.get(TRAINING_ITERATION)
+        if isinstance(self.metric, str) and value is not None and step is not None:
+            self._ot_trials[trial_id].report(value, step)
+
+    def save(self, checkpoint_path: str) -> None:
+        super().save(checkpoint_path)
+        if self._mirror and self._journal and Path(self._journal).is_file():
+            shutil.copyfile(self._journal, Path(checkpoint_path).parent / JOURNAL_FILE)
+
+    def restore(self, checkpoint_path: str) -> None:
+        super().restore(checkpoint_path)
+        if self._journal is not None:
+            self._reattach()
+
+    def _reattach(self) -> None:
+        """Point the restored study and its open trials at the journal; fail lost trials."""
+        if self._mirror:
+            download_journal(self._mirror, Path(self._journal))
+        old = self._ot_study
+        self._storage = journal_storage(self._journal)
+        self._ot_study = optuna.create_study(
+            storage=self._storage,
+            sampler=old.sampler,
+            pruner=old.pruner,
+            study_name=self._study_name,
+            directions=old.directions,
+            load_if_exists=True,
+        )
+        self._ot_trials = {
+            trial_id: optuna.Trial(self._ot_study, trial._trial_id)
+            for trial_id, trial in self._ot_trials.items()
+        }
+        self._fail_lost_trials()
+
+    def _fail_lost_trials(self) -> None:
+        """Mark FAIL the trials asked after Tune's last saved state: Tune has no record of them."""
+        known = {trial._trial_id for trial in self._ot_trials.values()}
+        for frozen in self._ot_study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            if frozen._trial_id not in known:
+                logger.info("study trial %d was lost when the search stopped", frozen.number)
+                self._ot_study.tell(frozen.number, state=TrialState.FAIL)
+
+
+class PruneAwareOptunaSearch(JournalOptunaSearch):
+    """Records ASHA-stopped trials as PRUNED instead of COMPLETE.
 
     Ray's OptunaSearch tells Optuna a trial stopped at epoch 1 of 10 is COMPLETE with its
     epoch-1 score, so TPE learns from truncated scores as if they were final. Told PRUNED,
@@ -34,5 +125,6 @@ class PruneAwareOptunaSearch(OptunaSearch):
         if not stopped_early or trial_id in self._completed_trials:
             super().on_trial_complete(trial_id, result=result, error=error)
             return
+        self._report_last(trial_id, result)
         self._ot_study.tell(self._ot_trials[trial_id], state=TrialState.PRUNED)
         self._completed_trials.add(trial_id)

@@ -2,5 +2,11 @@
 
 from search.cli import main_for
 
-if __name__ == "__main__":
+
+def cli() -> None:
+    """Console script ``lens-search-superres`` (same as ``python -m search.superres``)."""
     main_for("superres")
+
+
+if __name__ == "__main__":
+    cli()

@@ -32,6 +32,7 @@ def test_first_use_simulates_then_reuses(tmp_path: Path, monkeypatch: pytest.Mon
 
 def test_two_processes_share_one_data_set(tmp_path: Path) -> None:
     code = (
+        "from lensing.cli import configure_logging; configure_logging(); "  # as a CLI does
         "from lensing.cache import default_dataset; "
         "print(default_dataset('superres', pairs=3, progress=False))"
     )

@@ -78,3 +78,24 @@ def test_driver_sigkill_then_resume(tiny_superres_dir: Path, tmp_path: Path) -> 
         row = table.set_index("trial_id").loc[trial_id]
         assert {k: row[f"config/{k}"] for k in configs[name]} == configs[name]
     assert f"Trials: {SAMPLES}" in resumed.stdout
+    assert_one_study(experiment, table)
+
+
+def assert_one_study(experiment: Path, table: pd.DataFrame) -> None:
+    """The resumed search appended to the same Optuna study: each trial once, none lost.
+
+    A trial sampled after Tune last saved its state is unknown to Tune when it resumes (Tune
+    samples a new one instead); the study keeps it marked FAIL.
+    """
+    from search.study import load_study
+
+    study = load_study(experiment)
+    assert study.study_name == "r"
+    ended = [t for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")]
+    assert {t.state.name for t in study.trials} <= {"COMPLETE", "PRUNED", "FAIL"}
+    assert len(ended) == SAMPLES
+    assert sorted(t.params["lr"] for t in ended) == sorted(table["config/lr"])
+    for trial in ended:
+        assert sorted(trial.intermediate_values) == list(
+            range(1, len(trial.intermediate_values) + 1)
+        )

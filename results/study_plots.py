@@ -1,0 +1,87 @@
+"""Optuna's own matplotlib figures of the study a search kept on disk (``search.study``).
+
+Where Optuna draws a figure (parameter importances, parallel coordinates, slice plots),
+``results.plots`` uses it on the stored study; the project's own plots stay for what Optuna has
+none of (learning curves on the epoch axis, best so far).
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import optuna
+from matplotlib import pyplot
+from matplotlib.figure import Figure
+from optuna.trial import TrialState
+from optuna.visualization import matplotlib as optuna_plots
+
+from lensing.errors import LensSearchError
+from results.figures import save
+from results.importance import MIN_TRIALS
+from search.study import load_study
+
+STUDY_FILES = ("importance.png", "top_trials.png", "slice.png")
+
+
+def stored_study(experiment: str) -> optuna.Study | None:
+    """The experiment's study when its journal is on local disk with enough completed trials."""
+    if "://" in experiment:
+        return None
+    try:
+        study = load_study(experiment)
+    except LensSearchError:
+        return None
+    return study if len(completed(study)) >= MIN_TRIALS else None
+
+
+def completed(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """Trials that trained to the end (ASHA-stopped ones are PRUNED in the study)."""
+    return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+
+
+def top_study(study: optuna.Study, top: int) -> optuna.Study:
+    """An in-memory copy of ``study`` with its ``top`` best completed trials only."""
+    best_first = sorted(
+        completed(study),
+        key=lambda t: t.value,
+        reverse=study.direction == optuna.study.StudyDirection.MAXIMIZE,
+    )
+    copy = optuna.create_study(direction=study.direction, study_name=study.study_name)
+    copy.add_trials(best_first[:top])
+    return copy
+
+
+def importances(study: optuna.Study, seed: int = 0) -> dict[str, float]:
+    """fANOVA importance of each searched parameter over the completed trials (sums to 1)."""
+    evaluator = optuna.importance.FanovaImportanceEvaluator(seed=seed)
+    found = optuna.importance.get_param_importances(study, evaluator=evaluator)
+    return {name: float(value) for name, value in found.items()}
+
+
+def save_study_figures(study: optuna.Study, top: int, folder: Path, seed: int = 0) -> None:
+    """Write Optuna's importance, parallel-coordinate (top trials) and slice figures."""
+    evaluator = optuna.importance.FanovaImportanceEvaluator(seed=seed)
+    metric = (study.metric_names or ["Objective Value"])[0]  # the search names it (val_psnr)
+    drawings = {
+        "importance.png": lambda: optuna_plots.plot_param_importances(
+            study, evaluator=evaluator, target_name=metric
+        ),
+        "top_trials.png": lambda: optuna_plots.plot_parallel_coordinate(
+            top_study(study, top), target_name=metric
+        ),
+        "slice.png": lambda: optuna_plots.plot_slice(study, target_name=metric),
+    }
+    for name, draw in drawings.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            drawn = draw()
+        figure = _figure_of(drawn)
+        save(figure, folder / name)
+        pyplot.close(figure)
+
+
+def _figure_of(drawn: object) -> Figure:
+    """The figure behind what an Optuna plot returns (one Axes, or an array of them)."""
+    first = drawn.flat[0] if hasattr(drawn, "flat") else drawn
+    return first.figure  # type: ignore[attr-defined]
