@@ -42,11 +42,12 @@ class SearchConfig:
     image_size: int = option(
         128,
         "classification: images are resized to this many pixels a side "
-        "(>= 75 for InceptionResNetV2)",
+        "(>= 75 for inception_resnet_v2, >= 16 for cnn)",
     )
     backbone: str = option(
         "inception_resnet_v2",
-        "classification backbone; small_cnn is a light one for CPU smoke runs",
+        "classification backbone: inception_resnet_v2 (for GPUs) or cnn, a plain CNN trained "
+        "from scratch whose depth and filter counts are searched (fits a CPU)",
     )
     weights: str | None = option(
         None,
@@ -140,15 +141,16 @@ class SearchConfig:
             (not self.resume or bool(self.name), "--resume needs the --name of the experiment"),
         ]
         if has_backbone:
-            from trainables import BACKBONES
+            from trainables.backbones import ALIASES, BACKBONES, MIN_IMAGE_SIZE
 
+            backbone = ALIASES.get(self.backbone, self.backbone)
             checks.append(
                 (
-                    self.backbone in BACKBONES,
+                    backbone in BACKBONES,
                     f"--backbone must be one of {', '.join(BACKBONES)}, got {self.backbone!r}",
                 )
             )
-            min_size = 75 if self.backbone == "inception_resnet_v2" else 16
+            min_size = MIN_IMAGE_SIZE.get(backbone, 0)
             checks.append(
                 (
                     self.image_size >= min_size,

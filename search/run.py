@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import replace
@@ -48,7 +49,7 @@ EPOCH_ATTR = "epoch"
 
 def resolve_space(task: Task, config: SearchConfig) -> SearchSpace:
     """The task's space with the user's ``--space`` overrides applied (``Task.searched_space``)."""
-    return task.searched_space(config.space, weights=config.weights)
+    return task.searched_space(config.space, weights=config.weights, backbone=config.backbone)
 
 
 def make_searcher(task: Task, space: SearchSpace, config: SearchConfig) -> Searcher:
@@ -156,7 +157,11 @@ def run_search(task: Task, config: SearchConfig) -> pd.DataFrame:
 
 
 def _fixed_training_args(task: Task, config: SearchConfig) -> dict[str, Any]:
-    fixed: dict[str, Any] = {"epochs": config.max_epochs, "seed": config.seed}
+    fixed: dict[str, Any] = {
+        "epochs": config.max_epochs,
+        "seed": config.seed,
+        "threads": max(1, math.ceil(config.cpus_per_trial)),
+    }
     if task.has_backbone:
         fixed.update(backbone=config.backbone, image_size=config.image_size, weights=config.weights)
     return fixed

@@ -46,7 +46,7 @@ def test_search_efficiency_counts_every_epoch_of_every_method(tmp_path: Path) ->
 def test_overhead_reports_direct_and_ray_trials(tmp_path: Path) -> None:
     stdout, rows = run_quick("overhead", tmp_path)
     tasks = {r["task"] for r in rows}
-    assert tasks == {"superres", "classify:small_cnn"}
+    assert tasks == {"superres", "classify:cnn"}
     for task in tasks:
         runs = [r["run"] for r in rows if r["task"] == task]
         assert runs == ["direct", "ray trial 1", "ray trial 2", "fit/trial"]
