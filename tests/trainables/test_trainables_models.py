@@ -71,7 +71,9 @@ def test_cnn_loads_a_weights_file(tmp_path: Path) -> None:
     first = build_classifier(CLASSIFY_SPACE.defaults(), image_size=32, backbone="cnn")
     path = tmp_path / "backbone.weights.h5"
     first.get_layer("cnn").save_weights(str(path))
-    second = build_classifier(CLASSIFY_SPACE.defaults(), image_size=32, backbone="cnn", weights=path)
+    second = build_classifier(
+        CLASSIFY_SPACE.defaults(), image_size=32, backbone="cnn", weights=path
+    )
     for a, b in zip(first.get_layer("cnn").weights, second.get_layer("cnn").weights, strict=True):
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
 
