@@ -39,6 +39,16 @@ class SearchConfig:
         None,
         "data set folder (default: simulate into a cache folder on first use, then reuse it)",
     )
+    per_class: int | None = option(
+        None,
+        "classification without --data: lenses per class of the simulated data set "
+        "(default 3000, a fifth of them for validation)",
+    )
+    sim_size: int | None = option(
+        None,
+        "classification without --data: pixels a side of the simulated data set "
+        "(default 150; the field of view stays 7.5 arcsec)",
+    )
     image_size: int = option(
         128,
         "classification: images are resized to this many pixels a side "
@@ -141,6 +151,21 @@ class SearchConfig:
             (not self.resume or bool(self.name), "--resume needs the --name of the experiment"),
         ]
         if has_backbone:
+            checks += [
+                (
+                    self.data is None or (self.per_class is None and self.sim_size is None),
+                    "--per-class and --sim-size choose the simulated data set; "
+                    "they cannot be used with --data",
+                ),
+                (
+                    self.per_class is None or self.per_class >= 10,
+                    f"--per-class must be at least 10, got {self.per_class}",
+                ),
+                (
+                    self.sim_size is None or self.sim_size >= 16,
+                    f"--sim-size must be at least 16, got {self.sim_size}",
+                ),
+            ]
             from trainables.backbones import ALIASES, BACKBONES, MIN_IMAGE_SIZE
 
             backbone = ALIASES.get(self.backbone, self.backbone)

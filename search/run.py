@@ -96,7 +96,9 @@ def make_reporter(task: Task, space: SearchSpace) -> tune.ProgressReporter:
 
 def _data_path(task: Task, config: SearchConfig) -> Path:
     if config.data is None:
-        return task.default_data_path()
+        if not task.has_backbone:
+            return task.default_data_path()
+        return task.default_data_path(per_class=config.per_class, size=config.sim_size)
     path = Path(config.data).expanduser()
     if not path.exists():
         raise LensSearchError(f"--data {config.data}: no such folder")

@@ -97,11 +97,16 @@ class Task:
             return load_classification(path, image_size=image_size)
         return load_superres(path)
 
-    def default_data_path(self) -> Path:
-        """Simulate the default data set on first use and return its folder."""
+    def default_data_path(self, **changes: Any) -> Path:
+        """Simulate the default data set on first use and return its folder.
+
+        ``changes`` replace settings of ``default_simulation`` (``None`` values are ignored),
+        e.g. ``per_class`` and ``size`` from ``--per-class`` and ``--sim-size``.
+        """
         from lensing.cache import default_dataset
 
-        return default_dataset(self.name, **self.default_simulation)
+        settings = {k: v for k, v in changes.items() if v is not None}
+        return default_dataset(self.name, **{**self.default_simulation, **settings})
 
 
 CLASSIFY = Task(

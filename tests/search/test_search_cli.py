@@ -36,6 +36,7 @@ def test_parser_defaults_come_from_search_config() -> None:
 
 def test_superres_has_no_backbone_flags(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--backbone" not in build_parser(SUPERRES).format_help()
+    assert "--per-class" not in build_parser(SUPERRES).format_help()
     line = run_inprocess("superres", ["--backbone", "small_cnn"], capsys)
     assert "unrecognized arguments: --backbone" in line
 
@@ -51,6 +52,9 @@ def test_superres_has_no_backbone_flags(capsys: pytest.CaptureFixture[str]) -> N
         (["--backbone", "resnet9000"], "--backbone must be one of"),
         (["--image-size", "64"], "--image-size must be at least 75 for inception_resnet_v2"),
         (["--backbone", "cnn", "--image-size", "8"], "--image-size must be at least 16 for cnn"),
+        (["--per-class", "5"], "--per-class must be at least 10"),
+        (["--sim-size", "8"], "--sim-size must be at least 16"),
+        (["--data", "somewhere", "--per-class", "100"], "cannot be used with --data"),
         (["--gpus-per-trial", "-1"], "--gpus-per-trial must be >= 0"),
         (["--stopped-trials", "maybe"], "invalid choice"),
         (["--resume"], "--resume needs the --name"),
