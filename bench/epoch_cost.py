@@ -221,6 +221,13 @@ def cost_rows(args: Any) -> list[dict[str, Any]]:
     return rows
 
 
+def _progress(metrics: dict[str, Any], _folder: Any) -> None:
+    seconds, auc = metrics["epoch_seconds"], metrics["val_auc"]
+    print(
+        f"  epoch {metrics['epoch']}: {seconds:.1f} s, AUC {auc:.4f}", file=sys.stderr, flush=True
+    )
+
+
 def epoch_rows(args: Any) -> list[dict[str, Any]]:
     """Part 2: whole epochs of today's Quick start path and the new one, AUC after each."""
     from spaces import CLASSIFY_SPACE
@@ -244,7 +251,9 @@ def epoch_rows(args: Any) -> list[dict[str, Any]]:
         print(f"part 2: {label}", file=sys.stderr, flush=True)
         data = load(args, size, per_class, args.val_per_class)
         os.environ[DETERMINISTIC_ENV] = "1" if label.startswith("today") else "0"
-        history = train_classifier(config, data, epochs=epochs, backbone="cnn", image_size=size)
+        history = train_classifier(
+            config, data, epochs=epochs, backbone="cnn", image_size=size, on_epoch=_progress
+        )
         for metrics in history:
             rows.append(
                 {
