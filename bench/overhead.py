@@ -1,6 +1,6 @@
 """Per-trial overhead: time a Ray Tune trial spends outside training, as a fraction of the trial.
 
-    python -m bench.overhead              # both tasks' default data: SR 1000 pairs, small_cnn
+    python -m bench.overhead              # both tasks' default data: SR 1000 pairs, cnn
                                           # on 3 x 3000 lenses resized to 64 px
     python -m bench.overhead --inception --per-class 60   # also InceptionResNetV2 at 75 px
     python -m bench.overhead --quick      # tiny data, 1 epoch, 2 trials per task
@@ -142,8 +142,8 @@ def task_setups(args: Any) -> list[tuple[str, Any, dict[str, Any], dict[str, Any
             progress=False,
         )
     small = load_classification(folder, image_size=args.size)
-    fixed = {"epochs": args.epochs, "backbone": "small_cnn", "image_size": args.size}
-    setups.append(("classify:small_cnn", small, CLASSIFY_SPACE.defaults(), fixed))
+    fixed = {"epochs": args.epochs, "backbone": "cnn", "image_size": args.size}
+    setups.append(("classify:cnn", small, CLASSIFY_SPACE.defaults(), fixed))
     if args.inception:
         irv2 = load_classification(folder, image_size=75)
         fixed = {"epochs": args.epochs, "backbone": "inception_resnet_v2", "image_size": 75}
@@ -164,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="simulate this many classification images per class at --size "
         "(default: the search's default data set, 3000 per class at 150 px, resized to --size)",
     )
-    parser.add_argument("--size", type=int, default=64, help="small_cnn image size")
+    parser.add_argument("--size", type=int, default=64, help="cnn image size")
     parser.add_argument("--epochs", type=int, default=2, help="epochs per trial")
     parser.add_argument("--trials", type=int, default=3, help="Ray trials per task")
     parser.add_argument(

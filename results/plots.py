@@ -225,10 +225,11 @@ def experiment_space(settings: ExperimentSettings) -> SearchSpace:
     overrides = settings.config.get("space")
     if not (overrides and Path(overrides).is_file()):
         overrides = None
+    weights, backbone = settings.config.get("weights"), settings.config.get("backbone")
     try:
-        return task.searched_space(overrides, weights=settings.config.get("weights"))
+        return task.searched_space(overrides, weights=weights, backbone=backbone)
     except LensSearchError:
-        return task.searched_space(None, weights=settings.config.get("weights"))
+        return task.searched_space(None, weights=weights, backbone=backbone)
 
 
 def default_out(experiment: str) -> Path:

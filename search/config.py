@@ -51,14 +51,25 @@ class SearchConfig:
         None,
         "data set folder (default: simulate into a cache folder on first use, then reuse it)",
     )
+    per_class: int | None = option(
+        None,
+        "classification without --data: lenses per class of the simulated data set "
+        "(default 3000, a fifth of them for validation)",
+    )
+    sim_size: int | None = option(
+        None,
+        "classification without --data: pixels a side of the simulated data set "
+        "(default 150; the field of view stays 7.5 arcsec)",
+    )
     image_size: int = option(
         128,
         "classification: images are resized to this many pixels a side "
-        "(>= 75 for InceptionResNetV2)",
+        "(>= 75 for inception_resnet_v2, >= 16 for cnn)",
     )
     backbone: str = option(
         "inception_resnet_v2",
-        "classification backbone; small_cnn is a light one for CPU smoke runs",
+        "classification backbone: inception_resnet_v2 (for GPUs) or cnn, a plain CNN trained "
+        "from scratch whose depth and filter counts are searched (fits a CPU)",
     )
     weights: str | None = option(
         None,
@@ -163,15 +174,31 @@ class SearchConfig:
         if self.name is not None:
             check_name(self.name)
         if has_backbone:
-            from trainables import BACKBONES
+            checks += [
+                (
+                    self.data is None or (self.per_class is None and self.sim_size is None),
+                    "--per-class and --sim-size choose the simulated data set; "
+                    "they cannot be used with --data",
+                ),
+                (
+                    self.per_class is None or self.per_class >= 10,
+                    f"--per-class must be at least 10, got {self.per_class}",
+                ),
+                (
+                    self.sim_size is None or self.sim_size >= 16,
+                    f"--sim-size must be at least 16, got {self.sim_size}",
+                ),
+            ]
+            from trainables.backbones import ALIASES, BACKBONES, MIN_IMAGE_SIZE
 
+            backbone = ALIASES.get(self.backbone, self.backbone)
             checks.append(
                 (
-                    self.backbone in BACKBONES,
+                    backbone in BACKBONES,
                     f"--backbone must be one of {', '.join(BACKBONES)}, got {self.backbone!r}",
                 )
             )
-            min_size = 75 if self.backbone == "inception_resnet_v2" else 16
+            min_size = MIN_IMAGE_SIZE.get(backbone, 0)
             checks.append(
                 (
                     self.image_size >= min_size,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from dataclasses import replace
@@ -55,7 +56,7 @@ EPOCH_ATTR = "epoch"
 
 def resolve_space(task: Task, config: SearchConfig) -> SearchSpace:
     """The task's space with the user's ``--space`` overrides applied (``Task.searched_space``)."""
-    return task.searched_space(config.space, weights=config.weights)
+    return task.searched_space(config.space, weights=config.weights, backbone=config.backbone)
 
 
 def make_searcher(
@@ -141,7 +142,9 @@ def _short_name(name: str, width: int) -> str:
 
 def _data_path(task: Task, config: SearchConfig) -> Path:
     if config.data is None:
-        return task.default_data_path()
+        if not task.has_backbone:
+            return task.default_data_path()
+        return task.default_data_path(per_class=config.per_class, size=config.sim_size)
     path = Path(config.data).expanduser()
     if not path.exists():
         raise LensSearchError(f"--data {config.data}: no such folder")
@@ -218,7 +221,11 @@ def _fit(task: Task, space: SearchSpace, config: SearchConfig, data: Any, path: 
 
 
 def _fixed_training_args(task: Task, config: SearchConfig) -> dict[str, Any]:
-    fixed: dict[str, Any] = {"epochs": config.max_epochs, "seed": config.seed}
+    fixed: dict[str, Any] = {
+        "epochs": config.max_epochs,
+        "seed": config.seed,
+        "threads": max(1, math.ceil(config.cpus_per_trial)),
+    }
     if task.has_backbone:
         fixed.update(backbone=config.backbone, image_size=config.image_size, weights=config.weights)
     return fixed

@@ -14,6 +14,9 @@ from spaces import (
     SearchSpace,
     load_space_overrides,
 )
+from spaces.classify import BACKBONE_PARAMS
+
+DEFAULT_BACKBONE = "inception_resnet_v2"
 
 FROM_SCRATCH_FIXED = {"fine_tune_fraction": 1.0}
 """Parameters fixed when a backbone starts from random weights: freezing layers that never
@@ -33,16 +36,25 @@ class Task:
     has_backbone: bool = False
 
     def searched_space(
-        self, space_file: str | Path | None = None, *, weights: str | None = None
+        self,
+        space_file: str | Path | None = None,
+        *,
+        weights: str | None = None,
+        backbone: str | None = None,
     ) -> SearchSpace:
         """The space a search samples: the task's, with ``--space`` overrides applied.
 
-        A backbone without pretrained weights (``weights`` None) trains every layer:
-        ``FROM_SCRATCH_FIXED`` is fixed, and an overrides file that sets it otherwise is refused.
+        Parameters of another backbone than ``backbone`` (``BACKBONE_PARAMS``) are left out, and
+        an overrides file that sets one is refused. A backbone without pretrained weights
+        (``weights`` None) trains every layer: ``FROM_SCRATCH_FIXED`` is fixed, and an overrides
+        file that sets it otherwise is refused.
         """
         overrides = load_space_overrides(Path(space_file)) if space_file else {}
         space = self.space.with_overrides(overrides) if overrides else self.space
-        if not self.has_backbone or weights is not None:
+        if not self.has_backbone:
+            return space
+        space = self._for_backbone(space, overrides, space_file, backbone)
+        if weights is not None:
             return space
         for name, value in FROM_SCRATCH_FIXED.items():
             fixed = space[name]
@@ -54,6 +66,29 @@ class Task:
                 )
         return space.with_overrides(FROM_SCRATCH_FIXED)
 
+    def _for_backbone(
+        self,
+        space: SearchSpace,
+        overrides: dict[str, Any],
+        space_file: str | Path | None,
+        backbone: str | None,
+    ) -> SearchSpace:
+        """``space`` without the parameters of backbones other than ``backbone``."""
+        from trainables.backbones import backbone_name
+
+        chosen = backbone_name(backbone or DEFAULT_BACKBONE)
+        others = {
+            name for owner, names in BACKBONE_PARAMS.items() if owner != chosen for name in names
+        }
+        refused = sorted(others & set(overrides))
+        if refused:
+            raise LensSearchError(
+                f"space overrides file {space_file}: {', '.join(refused)} only apply to another "
+                f"backbone than {chosen}; remove them or pass that --backbone"
+            )
+        kept = tuple(param for param in space.params if param.name not in others)
+        return SearchSpace(space.name, kept)
+
     def load_data(self, path: Path, image_size: int | None = None) -> Any:
         """Load the task's data set from ``path`` (raises LensSearchError on bad data)."""
         from lensing.load import load_classification, load_superres
@@ -62,11 +97,16 @@ class Task:
             return load_classification(path, image_size=image_size)
         return load_superres(path)
 
-    def default_data_path(self) -> Path:
-        """Simulate the default data set on first use and return its folder."""
+    def default_data_path(self, **changes: Any) -> Path:
+        """Simulate the default data set on first use and return its folder.
+
+        ``changes`` replace settings of ``default_simulation`` (``None`` values are ignored),
+        e.g. ``per_class`` and ``size`` from ``--per-class`` and ``--sim-size``.
+        """
         from lensing.cache import default_dataset
 
-        return default_dataset(self.name, **self.default_simulation)
+        settings = {k: v for k, v in changes.items() if v is not None}
+        return default_dataset(self.name, **{**self.default_simulation, **settings})
 
 
 CLASSIFY = Task(

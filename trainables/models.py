@@ -2,7 +2,7 @@
 
 - ``build_classifier``: 1-channel image -> training-only augmentation (RandomRotation, RandomShear,
   RandomTranslation; reflect fill) -> 3 identical channels scaled to [-1, 1] -> backbone
-  (InceptionResNetV2, or the light ``small_cnn`` for smoke runs and tests) -> global average
+  (InceptionResNetV2, or the plain ``cnn`` whose depth and widths are searched) -> global average
   pooling -> dropout -> float32 softmax. The lower ``1 - fine_tune_fraction`` of the backbone's
   layers are frozen.
 - ``build_superres``: SuperResCNN; ``num_layers`` ReLU convolutions with ``filters_1..`` filters,
@@ -24,7 +24,8 @@ import keras
 from keras import layers, ops
 
 from lensing.errors import LensSearchError
-from trainables.backbones import BACKBONES, MIN_IMAGE_SIZE
+from spaces.classify import BACKBONE_PARAMS, CLASSIFY_SPACE
+from trainables.backbones import MIN_IMAGE_SIZE, backbone_name
 
 IMAGENET_FILE = "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
@@ -44,7 +45,7 @@ def resolve_weights(backbone: str, weights: str | Path | None) -> str | None:
     if weights is None:
         return None
     if str(weights) == "imagenet":
-        if backbone != "inception_resnet_v2":
+        if backbone_name(backbone) != "inception_resnet_v2":
             raise LensSearchError(
                 f"backbone {backbone!r} has no imagenet weights; use weights=None"
             )
@@ -62,30 +63,43 @@ def resolve_weights(backbone: str, weights: str | Path | None) -> str | None:
     return str(path)
 
 
-def _small_cnn(image_size: int) -> keras.Model:
-    """Three conv + batch-norm + ReLU + pool blocks (16, 32, 64 filters): the light backbone.
+def cnn_shape(config: dict[str, Any]) -> dict[str, int]:
+    """``cnn_width``, ``cnn_stages`` and ``cnn_blocks`` of ``config``, space defaults if absent."""
+    defaults = CLASSIFY_SPACE.defaults()
+    return {name: int(config.get(name, defaults[name])) for name in BACKBONE_PARAMS["cnn"]}
 
-    Batch norm is what lets it learn on lens images, whose pixels sit near one value (mean 0.17,
-    std 0.09): on the default data at 64 px, 4 epochs reach validation AUC 0.74 with it and stay
-    at 0.55-0.57 (loss at ln 3) without it. Its moving statistics lag the weights; the trainer
-    recomputes them before each validation (``trainables.classify.recalibrate_classifier``).
+
+def plain_cnn(image_size: int, *, cnn_width: int, cnn_stages: int, cnn_blocks: int) -> keras.Model:
+    """The ``cnn`` backbone: ``cnn_stages`` stages of ``cnn_blocks`` x (conv 3x3, BN, ReLU).
+
+    Stage ``s`` has ``cnn_width * 2**s`` filters; a 2x2 max pooling joins two stages. Batch norm is
+    what lets it learn on lens images, whose pixels sit near one value (mean 0.17, std 0.09):
+    the fixed 3-convolution ``small_cnn`` it replaces stayed at AUC 0.55-0.57 without it. Its
+    moving statistics lag the weights; the trainer recomputes them before each validation
+    (``trainables.classify.recalibrate_classifier``).
     """
     inputs = keras.Input((image_size, image_size, 3))
     x = inputs
-    for filters in (16, 32, 64):
-        x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization(momentum=0.9)(x)
-        x = layers.Activation("relu")(x)
-        x = layers.MaxPooling2D(2)(x)
-    return keras.Model(inputs, x, name="small_cnn")
+    for stage in range(cnn_stages):
+        if stage:
+            x = layers.MaxPooling2D(2, name=f"pool{stage}")(x)
+        filters = cnn_width * 2**stage
+        for block in range(cnn_blocks):
+            name = f"stage{stage + 1}_block{block + 1}"
+            x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
+            x = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
+            x = layers.Activation("relu", name=f"{name}_relu")(x)
+    return keras.Model(inputs, x, name="cnn")
 
 
-def _backbone(name: str, image_size: int, weights: str | None) -> keras.Model:
+def _backbone(
+    name: str, image_size: int, weights: str | None, config: dict[str, Any]
+) -> keras.Model:
     if name == "inception_resnet_v2":
         return keras.applications.InceptionResNetV2(
             include_top=False, weights=weights, input_shape=(image_size, image_size, 3)
         )
-    model = _small_cnn(image_size)
+    model = plain_cnn(image_size, **cnn_shape(config))
     if weights is not None:
         model.load_weights(weights)
     return model
@@ -141,8 +155,7 @@ def build_classifier(
     num_classes: int = 3,
 ) -> keras.Model:
     """A compiled classifier of (S, S, 1) images in [0, 1] (see module docstring)."""
-    if backbone not in BACKBONES:
-        raise LensSearchError(f"unknown backbone {backbone!r}; choose from {', '.join(BACKBONES)}")
+    backbone = backbone_name(backbone)
     if image_size < MIN_IMAGE_SIZE[backbone]:
         raise LensSearchError(
             f"image_size {image_size} is too small for {backbone} "
@@ -155,7 +168,7 @@ def build_classifier(
         x = layer(x)
     x = layers.Concatenate(name="to_rgb")([x, x, x])
     x = layers.Rescaling(2.0, offset=-1.0, name="to_unit_range")(x)
-    base = _backbone(backbone, image_size, weights_file)
+    base = _backbone(backbone, image_size, weights_file, config)
     freeze_lower_layers(base, float(config.get("fine_tune_fraction", 1.0)))
     x = base(x)
     x = layers.GlobalAveragePooling2D()(x)

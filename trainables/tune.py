@@ -18,8 +18,8 @@ from lensing.errors import LensSearchError
 
 TASKS = ("classify", "superres")
 FIXED_KEYS = {
-    "classify": ("epochs", "backbone", "image_size", "weights", "seed"),
-    "superres": ("epochs", "seed"),
+    "classify": ("epochs", "backbone", "image_size", "weights", "seed", "threads"),
+    "superres": ("epochs", "seed", "threads"),
 }
 
 
@@ -42,9 +42,13 @@ def _trial_fn(
     from ray import tune
 
     from trainables.classify import train_classifier
+    from trainables.runtime import set_threads
     from trainables.superres import train_superres
 
     fixed = dict(fixed or {})
+    threads = fixed.pop("threads", None)
+    if threads is not None:
+        set_threads(int(threads))
     train = train_classifier if task == "classify" else train_superres
     where = {"hostname": socket.gethostname(), "node_id": _node_id()}
 
@@ -78,8 +82,9 @@ def _superres_fn(
 def make_tune_trainable(task: str, data: Any, **fixed: Any) -> Callable[..., Any]:
     """A trainable for ``tune.Tuner``; ``data`` travels once through Ray's object store.
 
-    ``fixed``: ``epochs`` (required: the most a trial trains), and for ``classify`` also
-    ``backbone``, ``image_size``, ``weights``, ``seed``; for ``superres`` ``seed``.
+    ``fixed``: ``epochs`` (required: the most a trial trains), ``seed``, ``threads`` (the
+    backend's intra- and inter-op threads, ``trainables.runtime.set_threads``), and for
+    ``classify`` also ``backbone``, ``image_size``, ``weights``.
 
     Example:
         >>> tuner = tune.Tuner(make_tune_trainable("superres", data, epochs=9),

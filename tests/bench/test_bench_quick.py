@@ -46,7 +46,7 @@ def test_search_efficiency_counts_every_epoch_of_every_method(tmp_path: Path) ->
 def test_overhead_reports_direct_and_ray_trials(tmp_path: Path) -> None:
     stdout, rows = run_quick("overhead", tmp_path)
     tasks = {r["task"] for r in rows}
-    assert tasks == {"superres", "classify:small_cnn"}
+    assert tasks == {"superres", "classify:cnn"}
     for task in tasks:
         runs = [r["run"] for r in rows if r["task"] == task]
         assert runs == ["direct", "ray trial 1", "ray trial 2", "fit/trial"]
@@ -70,3 +70,14 @@ def test_gpu_throughput_runs_on_the_cpu(tmp_path: Path) -> None:
     assert [r["model"] for r in rows] == ["superres"]
     assert float(rows[0]["images_per_s"]) > 0
     assert "images_per_s" in stdout
+
+
+def test_epoch_cost_reports_trainer_against_fit_and_both_paths(tmp_path: Path) -> None:
+    stdout, rows = run_quick("epoch_cost", tmp_path)
+    assert [row["setting"] for row in rows] == ["default"]
+    for key in ("fit_ms", "fit_noaug_ms", "trainer_ms", "recal_s", "val_s", "epoch_s"):
+        assert float(rows[0][key]) > 0, rows[0]
+    epochs = (tmp_path / "epoch_cost_epochs.csv").read_text().splitlines()
+    assert epochs[0] == "path,epoch,train_images,size,epoch_s,val_auc"
+    assert len(epochs) == 1 + 2 * 2  # two paths, two epochs each
+    assert "x cheaper (target >= 3x" in stdout and "(target <= 1.1x)" in stdout

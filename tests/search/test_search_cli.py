@@ -36,6 +36,7 @@ def test_parser_defaults_come_from_search_config() -> None:
 
 def test_superres_has_no_backbone_flags(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--backbone" not in build_parser(SUPERRES).format_help()
+    assert "--per-class" not in build_parser(SUPERRES).format_help()
     line = run_inprocess("superres", ["--backbone", "small_cnn"], capsys)
     assert "unrecognized arguments: --backbone" in line
 
@@ -50,6 +51,10 @@ def test_superres_has_no_backbone_flags(capsys: pytest.CaptureFixture[str]) -> N
         (["--reduction-factor", "1"], "--reduction-factor must be at least 2"),
         (["--backbone", "resnet9000"], "--backbone must be one of"),
         (["--image-size", "64"], "--image-size must be at least 75 for inception_resnet_v2"),
+        (["--backbone", "cnn", "--image-size", "8"], "--image-size must be at least 16 for cnn"),
+        (["--per-class", "5"], "--per-class must be at least 10"),
+        (["--sim-size", "8"], "--sim-size must be at least 16"),
+        (["--data", "somewhere", "--per-class", "100"], "cannot be used with --data"),
         (["--gpus-per-trial", "-1"], "--gpus-per-trial must be >= 0"),
         (["--stopped-trials", "maybe"], "invalid choice"),
         (["--resume"], "--resume needs the --name"),
@@ -171,4 +176,24 @@ def test_freezing_layers_without_pretrained_weights_is_refused(
     argv = ["--space", str(space_file), "--storage", str(tmp_path / "runs"), "--name", "s"]
     line = run_inprocess("classify", argv, capsys)
     assert "fine_tune_fraction" in line and "--weights" in line
+    assert not (tmp_path / "runs" / "s").exists()
+
+
+def test_cnn_parameters_are_searched_only_with_the_cnn_backbone() -> None:
+    cnn = ("cnn_width", "cnn_stages", "cnn_blocks")
+    assert set(cnn) <= set(CLASSIFY.searched_space(backbone="cnn").searched())
+    assert set(cnn) <= set(CLASSIFY.searched_space(backbone="small_cnn").searched())
+    for backbone in (None, "inception_resnet_v2"):
+        names = CLASSIFY.searched_space(backbone=backbone).names()
+        assert not set(cnn) & set(names) and "lr" in names
+
+
+def test_cnn_overrides_with_another_backbone_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    space_file = tmp_path / "space.json"
+    space_file.write_text(json.dumps({"cnn_width": 16}))
+    argv = ["--space", str(space_file), "--storage", str(tmp_path / "runs"), "--name", "s"]
+    line = run_inprocess("classify", argv, capsys)
+    assert "cnn_width" in line and "--backbone" in line
     assert not (tmp_path / "runs" / "s").exists()

@@ -21,6 +21,9 @@ from spaces import (
 CLASSIFY_KEYS = {
     "lr",
     "dropout",
+    "cnn_width",
+    "cnn_stages",
+    "cnn_blocks",
     "rotation",
     "shear",
     "translation",

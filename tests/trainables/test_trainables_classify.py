@@ -1,4 +1,4 @@
-"""train_classifier on tiny data with the small_cnn backbone: metrics, checkpoints, resume."""
+"""train_classifier on tiny data with the cnn backbone: metrics, checkpoints, resume."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def data() -> types.SimpleNamespace:
 
 
 def train(data: types.SimpleNamespace, **kwargs) -> list[dict]:
-    return train_classifier(CONFIG, data, backbone="small_cnn", image_size=SIZE, **kwargs)
+    return train_classifier(CONFIG, data, backbone="cnn", image_size=SIZE, **kwargs)
 
 
 def test_two_epochs_report_metrics_checkpoint_and_match_sklearn(data, tmp_path: Path) -> None:
@@ -72,7 +72,7 @@ def test_two_epochs_report_metrics_checkpoint_and_match_sklearn(data, tmp_path: 
     assert calls[0][2]["epochs_done"] == 1  # the checkpoint is written before on_epoch
     state = json.loads((tmp_path / STATE_FILE).read_text())
     assert state["epochs_done"] == 2 and state["history"] == history
-    model = build_classifier(CONFIG, image_size=SIZE, backbone="small_cnn")
+    model = build_classifier(CONFIG, image_size=SIZE, backbone="cnn")
     model.load_weights(str(tmp_path / WEIGHTS_FILE))
     probs = model.predict(data.x_val, verbose=0)
     expected = roc_auc_score(data.y_val, probs, multi_class="ovr", average="macro")
@@ -81,7 +81,10 @@ def test_two_epochs_report_metrics_checkpoint_and_match_sklearn(data, tmp_path: 
     assert history[-1]["val_accuracy"] == pytest.approx(np.mean(probs.argmax(1) == data.y_val))
 
 
-def test_resume_continues_the_history_and_runs_are_deterministic(data, tmp_path: Path) -> None:
+def test_resume_continues_the_history_and_runs_are_deterministic(
+    data, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("LENS_SEARCH_DETERMINISTIC", "1")
     first = train(data, epochs=1, checkpoint_dir=tmp_path / "a")
     history = train(data, epochs=3, checkpoint_dir=tmp_path / "b", resume_from=tmp_path / "a")
     assert [m["epoch"] for m in history] == [1, 2, 3]
@@ -94,5 +97,5 @@ def test_resume_continues_the_history_and_runs_are_deterministic(data, tmp_path:
 
 
 def test_resize_to_image_size(data) -> None:
-    history = train_classifier(CONFIG, data, epochs=1, backbone="small_cnn", image_size=24)
+    history = train_classifier(CONFIG, data, epochs=1, backbone="cnn", image_size=24)
     assert history[0]["epoch"] == 1 and 0.0 <= history[0]["val_auc"] <= 1.0

@@ -22,13 +22,13 @@ from trainables.models import (
 from trainables.runtime import prepare_backend
 
 
-def test_small_cnn_classifier_shapes_and_frozen_layers() -> None:
+def test_cnn_classifier_shapes_and_frozen_layers() -> None:
     prepare_backend(0)
     config = {**CLASSIFY_SPACE.defaults(), "fine_tune_fraction": 0.25}
-    model = build_classifier(config, image_size=32, backbone="small_cnn")
+    model = build_classifier(config, image_size=32, backbone="cnn")
     assert model.input_shape == (None, 32, 32, 1) and model.output_shape == (None, 3)
     assert model.layers[-1].dtype_policy.name == "float32"
-    backbone = model.get_layer("small_cnn")
+    backbone = model.get_layer("cnn")
     body = [layer for layer in backbone.layers if not isinstance(layer, keras.layers.InputLayer)]
     trainable = [layer.trainable for layer in body]
     top = math.ceil(0.25 * len(body))  # the top quarter of the layers, at least one
@@ -41,9 +41,9 @@ def test_small_cnn_classifier_shapes_and_frozen_layers() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "words"),
     [
-        ({"backbone": "resnet"}, ["resnet", "small_cnn"]),
+        ({"backbone": "resnet"}, ["resnet", "cnn", "inception_resnet_v2"]),
         ({"backbone": "inception_resnet_v2", "image_size": 64}, ["64", "75"]),
-        ({"backbone": "small_cnn", "image_size": 8}, ["8", "16"]),
+        ({"backbone": "cnn", "image_size": 8}, ["8", "16"]),
     ],
 )
 def test_bad_backbone_settings(kwargs: dict, words: list[str]) -> None:
@@ -66,18 +66,63 @@ def test_imagenet_weights_without_the_cached_file_fail_fast(
         build_classifier(CLASSIFY_SPACE.defaults(), image_size=75, weights=tmp_path / "missing.h5")
 
 
-def test_small_cnn_loads_a_weights_file(tmp_path: Path) -> None:
+def test_cnn_loads_a_weights_file(tmp_path: Path) -> None:
     prepare_backend(0)
-    first = build_classifier(CLASSIFY_SPACE.defaults(), image_size=32, backbone="small_cnn")
+    first = build_classifier(CLASSIFY_SPACE.defaults(), image_size=32, backbone="cnn")
     path = tmp_path / "backbone.weights.h5"
-    first.get_layer("small_cnn").save_weights(str(path))
+    first.get_layer("cnn").save_weights(str(path))
     second = build_classifier(
-        CLASSIFY_SPACE.defaults(), image_size=32, backbone="small_cnn", weights=path
+        CLASSIFY_SPACE.defaults(), image_size=32, backbone="cnn", weights=path
     )
-    for a, b in zip(
-        first.get_layer("small_cnn").weights, second.get_layer("small_cnn").weights, strict=True
-    ):
+    for a, b in zip(first.get_layer("cnn").weights, second.get_layer("cnn").weights, strict=True):
         np.testing.assert_array_equal(keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b))
+
+
+def cnn_convolutions(model: keras.Model) -> list[int]:
+    """Filters of each convolution of a classifier's ``cnn`` backbone, in order."""
+    layers = model.get_layer("cnn").layers
+    return [layer.filters for layer in layers if isinstance(layer, keras.layers.Conv2D)]
+
+
+@pytest.mark.parametrize(
+    ("width", "stages", "blocks"),
+    [(8, 2, 1), (24, 4, 2), (8, 4, 1), (24, 2, 2), (16, 4, 2)],
+)
+def test_cnn_builds_at_each_searched_depth_and_width(
+    width: int, stages: int, blocks: int, tmp_path: Path
+) -> None:
+    """Every searched extreme builds, predicts at the smallest size, and reloads in safe mode."""
+    space = CLASSIFY_SPACE
+    for name, value in (("cnn_width", width), ("cnn_stages", stages), ("cnn_blocks", blocks)):
+        param = space[name]
+        choices = getattr(param, "choices", None) or (param.low, param.high)
+        assert min(choices) <= value <= max(choices)
+    prepare_backend(0)
+    config = {**space.defaults(), "cnn_width": width, "cnn_stages": stages, "cnn_blocks": blocks}
+    model = build_classifier(config, image_size=16, backbone="cnn")
+    expected = [width * 2**stage for stage in range(stages) for _ in range(blocks)]
+    assert cnn_convolutions(model) == expected
+    x = np.random.default_rng(0).random((2, 16, 16, 1), dtype=np.float32)
+    probs = model.predict(x, verbose=0)
+    np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-5)
+    model.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
+    assert cnn_convolutions(loaded) == expected
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), probs, rtol=1e-6, atol=1e-7)
+
+
+def test_cnn_space_bounds_are_the_tested_extremes() -> None:
+    """The extremes above are the space's own bounds; its defaults are the 16-128, 8-conv CNN."""
+    assert CLASSIFY_SPACE["cnn_width"].choices == (8, 16, 24)
+    assert (CLASSIFY_SPACE["cnn_stages"].low, CLASSIFY_SPACE["cnn_stages"].high) == (2, 4)
+    assert (CLASSIFY_SPACE["cnn_blocks"].low, CLASSIFY_SPACE["cnn_blocks"].high) == (1, 2)
+    model = build_classifier(CLASSIFY_SPACE.defaults(), image_size=16, backbone="cnn")
+    assert cnn_convolutions(model) == [16, 16, 32, 32, 64, 64, 128, 128]
+
+
+def test_small_cnn_is_an_alias_of_cnn() -> None:
+    model = build_classifier(CLASSIFY_SPACE.defaults(), image_size=16, backbone="small_cnn")
+    assert model.get_layer("cnn") is not None
 
 
 def test_depth_to_space_matches_tensorflow() -> None:
@@ -124,7 +169,7 @@ def test_inception_resnet_v2_classifier_trains_one_step() -> None:
 def test_classifier_with_shear_reloads_in_safe_mode(tmp_path: Path) -> None:
     """Keras 3.15's own RandomShear config does not load again; the project's layer does."""
     config = {**CLASSIFY_SPACE.defaults(), "shear": 0.2, "rotation": 0.1, "translation": 0.1}
-    model = build_classifier(config, image_size=32, backbone="small_cnn")
+    model = build_classifier(config, image_size=32, backbone="cnn")
     model.save(tmp_path / "m.keras")
     loaded = keras.saving.load_model(tmp_path / "m.keras", safe_mode=True)
     x = np.random.default_rng(0).random((4, 32, 32, 1), dtype=np.float32)

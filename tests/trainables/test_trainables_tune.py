@@ -68,6 +68,6 @@ def test_bad_task_and_fixed_settings() -> None:
     with pytest.raises(LensSearchError, match="detect"):
         make_tune_trainable("detect", None, epochs=1)
     with pytest.raises(LensSearchError, match="backbone"):
-        make_tune_trainable("superres", None, epochs=1, backbone="small_cnn")
+        make_tune_trainable("superres", None, epochs=1, backbone="cnn")
     with pytest.raises(LensSearchError, match="epochs"):
-        make_tune_trainable("classify", None, backbone="small_cnn")
+        make_tune_trainable("classify", None, backbone="cnn")
