@@ -29,6 +29,8 @@ from results.experiment import (  # noqa: E402
 from results.leaderboard import build_leaderboard, format_table, write_leaderboard  # noqa: E402
 from search.cluster import cluster_shape, connect, trial_resources  # noqa: E402
 from search.config import SearchConfig  # noqa: E402
+from search.orphans import set_aside_orphans  # noqa: E402
+from search.outcome import SigintWatch, stop_interrupted, trial_errors, was_interrupted  # noqa: E402
 from search.searcher import PruneAwareOptunaSearch  # noqa: E402
 from search.storage import (  # noqa: E402
     StorageWatch,
@@ -128,7 +130,11 @@ def _prepare(task: Task, config: SearchConfig) -> tuple[SearchConfig, str]:
 
 
 def run_search(task: Task, config: SearchConfig) -> pd.DataFrame:
-    """Run (or resume) a search; returns the leaderboard, also written to the experiment folder."""
+    """Run (or resume) a search; returns the leaderboard, also written to the experiment folder.
+
+    Raises SearchInterrupted (a KeyboardInterrupt) after Ctrl-C, once the state is saved and the
+    ``--resume`` command printed.
+    """
     started = time.time()
     config, path = _prepare(task, config)
     space = resolve_space(task, config)
@@ -137,7 +143,10 @@ def run_search(task: Task, config: SearchConfig) -> pd.DataFrame:
     if not config.resume:
         config = replace(config, data=str(data_path))
     started_ray = connect(config.address)
+    orphans = None
     try:
+        if config.resume:
+            orphans = set_aside_orphans(path)
         resources = trial_resources(cluster_shape(), config.cpus_per_trial, config.gpus_per_trial)
         trainable = tune.with_resources(
             make_tune_trainable(task.name, data, **_fixed_training_args(task, config)), resources
@@ -147,11 +156,15 @@ def run_search(task: Task, config: SearchConfig) -> pd.DataFrame:
     finally:
         if started_ray:
             ray.shutdown()
+    if was_interrupted():
+        raise stop_interrupted(task.name, config)
     table = build_leaderboard(grid, task.metric, task.mode, config.max_epochs)
     leaderboard_path = f"{path}/{LEADERBOARD_FILE}"
     write_leaderboard(table, leaderboard_path)
     print(format_table(table, task.metric, top=10))
-    print(summarize(table, task.metric, config, time.time() - started, path, leaderboard_path))
+    wall_s = time.time() - started
+    errors = trial_errors(grid)
+    print(summarize(table, task.metric, config, wall_s, path, leaderboard_path, errors, orphans))
     return table
 
 
@@ -198,7 +211,7 @@ def _make_tuner(
                 checkpoint_score_order=task.mode,
             ),
             progress_reporter=make_reporter(task, space),
-            callbacks=[StorageWatch(must_hold=SETTINGS_FILE)],
+            callbacks=[StorageWatch(must_hold=SETTINGS_FILE), SigintWatch()],
             verbose=1,
         ),
     )
