@@ -62,7 +62,7 @@ def gcs_address(address: str) -> str:
     if found is None:
         raise LensSearchError(
             "--address auto: no running Ray cluster found on this machine (start one with "
-            "`ray start --head`, or give its HOST:PORT)"
+            "'ray start --head', or give its HOST:PORT)"
         )
     return found
 
