@@ -8,6 +8,7 @@ produced nothing usable; 2 stays for input refused before anything is created), 
 
 from __future__ import annotations
 
+import logging
 import shlex
 import signal
 import sys
@@ -44,6 +45,13 @@ class TrialError:
     file: str
 
 
+class _DropTuneResumeAdvice(logging.Filter):
+    """Hide Tune's own advice after Ctrl-C (a ``Tuner.restore`` call): the CLI prints its own."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Resume experiment with" not in record.getMessage()
+
+
 class SigintWatch(Callback):
     """Notes a Ctrl-C during ``Tuner.fit`` and passes it on to Tune's own handler.
 
@@ -54,6 +62,9 @@ class SigintWatch(Callback):
 
     def setup(self, **info: Any) -> None:
         _interrupted.clear()
+        tune_logger = logging.getLogger("ray.tune.tune")
+        if not any(isinstance(f, _DropTuneResumeAdvice) for f in tune_logger.filters):
+            tune_logger.addFilter(_DropTuneResumeAdvice())
         if threading.current_thread() is not threading.main_thread():
             return
         tune_handler = signal.getsignal(signal.SIGINT)

@@ -120,8 +120,10 @@ def use_cluster_auth(address: str) -> str:
     """Set this process's RAY_AUTH_MODE to what the cluster at ``address`` wants; return it.
 
     Raises LensSearchError, naming the reason, when the cluster wants a token and none is found
-    or the one found is refused.
+    or the one found is refused. A Ray Client address (ray://) is left to Ray: it names no GCS.
     """
+    if address.startswith("ray://"):
+        return os.environ.get("RAY_AUTH_MODE", "")
     gcs = gcs_address(address)
     if ask_gcs(gcs, {"RAY_AUTH_MODE": "disabled"}) == ACCEPTED:
         return _set_auth({"RAY_AUTH_MODE": "disabled"})

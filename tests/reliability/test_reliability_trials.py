@@ -112,12 +112,19 @@ def test_trial_that_keeps_failing_is_errored_and_the_search_goes_on(
     assert pd.read_csv(tmp_path / "fail" / "leaderboard.csv")["trial_id"].nunique() == 3
     # The summary says how many errored, with what, and where each whole error is.
     assert f"Errored trials ({len(errored)} of 3):" in out
-    for trial_id in errored["trial_id"]:
-        assert f"{trial_id}: RuntimeError: injected failure at epoch 2" in out
-    shown = [line.split(": ", 1)[1] for line in out.splitlines() if line.startswith("Full error")]
+    # Identical errors share one line naming their trials.
+    lines = [line for line in out.splitlines() if "injected failure" in line]
+    assert len(lines) == 1, out
+    ids, error = lines[0].removeprefix("  trial ").split(": ", 1)
+    assert set(ids.split(", ")) == set(errored["trial_id"])
+    assert error == "RuntimeError: injected failure at epoch 2"
+    where = next(line for line in out.splitlines() if line.startswith("Full error"))
     if len(errored) == 1:
-        assert Path(shown[0]).is_file(), out
-        assert "injected failure at epoch 2" in Path(shown[0]).read_text()
+        assert "injected failure at epoch 2" in Path(where.split(": ", 1)[1]).read_text()
+    else:
+        assert where.endswith(
+            f"{tmp_path / 'fail'}/<trial folder>/error.txt (one per errored trial)"
+        )
     assert exit_status(table) == EXIT_OK
     assert "finished in" in out
 
