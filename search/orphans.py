@@ -1,11 +1,11 @@
 """Trial folders that the experiment state never recorded, set aside before ``--resume``.
 
-Tune creates a trial's folder (with ``params.json``) when the trial starts and records the trial
-in its experiment state a moment later. A driver killed in between (SIGKILL, a lost head node)
-leaves a folder that looks like a trial but that no state knows: ``--resume`` samples a
-replacement for it, and the folder would stay beside the real trials. Such folders move into
-``orphans/`` of the experiment folder; results (leaderboard, ``results.*``) read Tune's state
-and never list them.
+Tune creates a trial's folder when it schedules the trial (``params.json`` follows when the
+trial starts) and records the trial in its experiment state a moment later. A driver killed in
+between (SIGKILL, a lost head node) leaves a folder that looks like a trial but that no state
+knows: ``--resume`` samples a replacement for it, and the folder would stay beside the real
+trials. Such folders move into ``orphans/`` of the experiment folder; results (leaderboard,
+``results.*``) read Tune's state and never list them.
 """
 
 from __future__ import annotations
@@ -19,20 +19,21 @@ ORPHANS_DIR = "orphans"
 PARAMS_FILE = "params.json"
 
 
-def known_trial_folders(experiment: str) -> set[str]:
-    """Names of the trial folders recorded in the experiment's latest saved state."""
-    analysis = ExperimentAnalysis(experiment)
-    return {trial.storage.trial_dir_name for trial in analysis.trials}
-
-
 def find_orphans(experiment: str) -> list[Path]:
-    """Trial folders (holding params.json) of a local experiment that its state does not know."""
-    root = Path(experiment)
-    known = known_trial_folders(experiment)
+    """Trial folders of a local experiment that its latest saved state does not know.
+
+    A trial folder holds ``params.json`` or is named like the recorded trials' folders
+    (``<trainable>_<trial id>_<count>_...``), which also catches one created empty.
+    """
+    trials = ExperimentAnalysis(experiment).trials
+    known = {trial.storage.trial_dir_name for trial in trials}
+    prefixes = tuple({f"{trial.trainable_name}_" for trial in trials})
     return sorted(
         folder
-        for folder in root.iterdir()
-        if folder.is_dir() and (folder / PARAMS_FILE).is_file() and folder.name not in known
+        for folder in Path(experiment).iterdir()
+        if folder.is_dir()
+        and folder.name not in known
+        and ((folder / PARAMS_FILE).is_file() or (prefixes and folder.name.startswith(prefixes)))
     )
 
 
@@ -51,8 +52,8 @@ def set_aside_orphans(experiment: str) -> str | None:
     for folder in orphans:
         os.replace(folder, _free_name(target / folder.name))
     return (
-        f"Orphan trial folders: {len(orphans)} (started but never recorded before the driver "
-        f"stopped; a replacement trial was sampled) moved to {target}"
+        f"Orphan trial folders: {len(orphans)} (created before the driver stopped, never recorded "
+        f"as trials; not part of the results) moved to {target}"
     )
 
 

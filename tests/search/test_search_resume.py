@@ -64,11 +64,14 @@ def test_driver_sigkill_then_resume(tiny_superres_dir: Path, tmp_path: Path) -> 
     finally:
         kill_sessions({driver.pid})  # what Ray left of the killed driver's session
         log.close()
-    # The race on purpose: a trial folder that Tune created but whose trial the saved state
-    # never recorded (the kill can land between the two; then the third trial folder is one too).
+    # The race on purpose: trial folders that Tune created but whose trials the saved state
+    # never recorded (the kill can land between the two; then the third trial folder is one too):
+    # one that got its params.json, one still empty.
     orphan = experiment / "_superres_fn_0bad0bad_99_lr=0.001_2026-12-01_00-00-00"
     orphan.mkdir()
     shutil.copy(trial_dirs(experiment)[0] / "params.json", orphan / "params.json")
+    empty = experiment / "_superres_fn_0bad0bae_98_lr=0.002_2026-12-01_00-00-00"
+    empty.mkdir()
 
     resumed = subprocess.run(
         search_command(tiny_superres_dir, storage, "--resume"),
@@ -90,9 +93,10 @@ def test_driver_sigkill_then_resume(tiny_superres_dir: Path, tmp_path: Path) -> 
     assert f"Trials: {SAMPLES}" in resumed.stdout
     # The orphan was set aside, said so in one line, and no result lists it.
     assert (experiment / ORPHANS_DIR / orphan.name / "params.json").is_file()
+    assert (experiment / ORPHANS_DIR / empty.name).is_dir()
     orphan_lines = [ln for ln in resumed.stdout.splitlines() if ln.startswith("Orphan trial")]
     assert len(orphan_lines) == 1 and str(experiment / ORPHANS_DIR) in orphan_lines[0]
-    assert "0bad0bad" not in set(table["trial_id"])
+    assert not {"0bad0bad", "0bad0bae"} & set(table["trial_id"])
     leaderboard_main([str(experiment), "--csv", str(tmp_path / "again.csv")])
     assert len(pd.read_csv(tmp_path / "again.csv")) == SAMPLES
 
