@@ -22,6 +22,7 @@ from search.outcome import EXIT_INTERRUPTED
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = 5
+PROGRESS_TIMEOUT_S = 600  # the first trials on 2 busy cores (TensorFlow import, tracing)
 
 
 def trial_dirs(experiment: Path) -> list[Path]:
@@ -49,15 +50,15 @@ def test_driver_sigkill_then_resume(tiny_superres_dir: Path, tmp_path: Path) -> 
         cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     try:
-        # One trial at a time: when a third trial folder appears, two trials have ended.
-        deadline = time.monotonic() + 300
-        while len(trial_dirs(experiment)) < 3:
+        # One trial at a time: when a second trial folder appears, the first trial has ended.
+        deadline = time.monotonic() + PROGRESS_TIMEOUT_S
+        while len(trial_dirs(experiment)) < 2:
             assert driver.poll() is None, (tmp_path / "first.log").read_text()[-3000:]
             assert time.monotonic() < deadline, "the search made no progress"
             time.sleep(0.5)
-        finished = {p.name: (p / "result.json").read_bytes() for p in trial_dirs(experiment)[:2]}
+        finished = {p.name: (p / "result.json").read_bytes() for p in trial_dirs(experiment)[:1]}
         configs = {
-            p.name: json.loads((p / "params.json").read_text()) for p in trial_dirs(experiment)[:2]
+            p.name: json.loads((p / "params.json").read_text()) for p in trial_dirs(experiment)[:1]
         }
         os.kill(driver.pid, signal.SIGKILL)
         driver.wait(timeout=30)
@@ -75,7 +76,7 @@ def test_driver_sigkill_then_resume(tiny_superres_dir: Path, tmp_path: Path) -> 
 
     resumed = subprocess.run(
         search_command(tiny_superres_dir, storage, "--resume"),
-        cwd=REPO, capture_output=True, text=True, timeout=600,
+        cwd=REPO, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
 
@@ -112,13 +113,13 @@ def test_ctrl_c_saves_the_search_prints_its_resume_command_and_exits_130(
         start_new_session=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + PROGRESS_TIMEOUT_S
         while not list(experiment.glob("*_fn_*/result.json")):  # one epoch reported
             assert driver.poll() is None, driver.communicate()
             assert time.monotonic() < deadline, "the search made no progress"
             time.sleep(0.5)
         os.kill(driver.pid, signal.SIGINT)  # what Ctrl-C sends the driver
-        out, err = driver.communicate(timeout=180)
+        out, err = driver.communicate(timeout=300)
     finally:
         kill_sessions({driver.pid})
     assert driver.returncode == EXIT_INTERRUPTED == 130, out[-2000:] + err[-2000:]
@@ -132,7 +133,7 @@ def test_ctrl_c_saves_the_search_prints_its_resume_command_and_exits_130(
 
     # Exactly the printed command (its `python` being this interpreter) finishes the search.
     command = [sys.executable, *shlex.split(shown)[1:]]
-    resumed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+    resumed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     table = pd.read_csv(experiment / "leaderboard.csv")
     assert len(table) == samples == table["trial_id"].nunique()
