@@ -133,9 +133,11 @@ def test_trial_that_keeps_failing_is_errored_and_the_search_goes_on(
 def test_search_whose_every_trial_errored_exits_1_with_one_line_per_error(
     ray_with_env: None, small_pairs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # Every trial fails right after reporting epoch 1; a grace period of 2 keeps ASHA from
+    # stopping one on that report before its failure lands.
     argv = [
-        "--samples", "2", "--max-epochs", "2", "--max-failures", "0", "--data", str(small_pairs),
-        "--storage", str(tmp_path), "--name", "allfail",
+        "--samples", "2", "--max-epochs", "2", "--grace-period", "2", "--max-failures", "0",
+        "--data", str(small_pairs), "--storage", str(tmp_path), "--name", "allfail",
     ]  # fmt: skip
     with pytest.raises(SystemExit) as exited:
         main_for("superres", argv)
