@@ -35,7 +35,8 @@ def _status(ray_status: str, error: BaseException | None, epochs: int, max_epoch
     return STATUS_COMPLETED if epochs >= max_epochs else STATUS_STOPPED
 
 
-def _error_line(error: BaseException | None) -> str:
+def error_line(error: BaseException | None) -> str:
+    """The message line of a trial's error (Ray's wrapper lines dropped); "" for none."""
     if error is None:
         return ""
     lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
@@ -78,7 +79,7 @@ def build_leaderboard(grid: ResultGrid, metric: str, mode: str, max_epochs: int)
                 "node_ip": metrics.get("node_ip", ""),
                 "hostname": metrics.get("hostname", ""),
                 "checkpoint": best_ckpt,
-                "error": _error_line(result.error),
+                "error": error_line(result.error),
                 **{f"config/{k}": v for k, v in sorted(trial.config.items())},
             }
         )

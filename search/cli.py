@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import types
 import typing
 from collections.abc import Sequence
@@ -74,12 +75,15 @@ def given_flags(
 
 def main_for(task_name: str, argv: Sequence[str] | None = None) -> None:
     """Entry point shared by both tasks' ``__main__``."""
+    from search.outcome import EXIT_ALL_ERRORED, exit_status
     from search.run import run_search  # Ray and Optuna; TensorFlow loads only in the trials
 
     task = TASKS[task_name]
 
     def main(args: Sequence[str] | None) -> int:
-        run_search(task, parse_config(task, args))
-        return 0
+        status = exit_status(run_search(task, parse_config(task, args)))
+        if status == EXIT_ALL_ERRORED:
+            print(f"search.{task_name}: every trial errored (errors above)", file=sys.stderr)
+        return status
 
     run_cli(main, argv, prog=f"search.{task_name}")

@@ -6,12 +6,11 @@ import logging
 import os
 import socket
 from dataclasses import dataclass
-from pathlib import Path
 
 import ray
 
 from lensing.errors import LensSearchError
-from search.localcluster import refresh_ray_auth
+from search.rayauth import refresh_ray_auth, use_cluster_auth
 
 PROBE_TIMEOUT_S = 5.0
 
@@ -45,31 +44,13 @@ def connect(address: str | None) -> bool:
         ray.init(address="local", include_dashboard=False, logging_level=logging.WARNING)
         return True
     _probe(address)
-    _use_token_auth_if_available()
+    use_cluster_auth(address)  # the cluster's auth mode, whatever ~/.ray holds
     try:
         ray.init(address=address, logging_level=logging.WARNING)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         message = f"cannot join the Ray cluster at {address}: {_first_line(exc)}"
         raise LensSearchError(message) from exc
     return True
-
-
-def _use_token_auth_if_available() -> None:
-    """Turn on token authentication for joining a cluster when the user has a token.
-
-    Ray 2.60 uses token auth for an explicit address only with RAY_AUTH_MODE=token set, and
-    reads that at import; users of `ray up` clusters have the token in ~/.ray/auth_token.
-    """
-    if os.environ.get("RAY_AUTH_MODE"):
-        return
-    has_token = (
-        os.environ.get("RAY_AUTH_TOKEN")
-        or os.environ.get("RAY_AUTH_TOKEN_PATH")
-        or (Path.home() / ".ray" / "auth_token").exists()
-    )
-    if has_token:
-        os.environ["RAY_AUTH_MODE"] = "token"
-        refresh_ray_auth()
 
 
 def _first_line(exc: BaseException) -> str:

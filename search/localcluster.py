@@ -3,8 +3,9 @@
 ``local_multinode_cluster()`` starts a head node and worker nodes that declare fake GPUs, each in a
 session of its own, so that stopping the cluster (or killing one worker node) signals exactly
 the processes of that node and never another Ray on the same machine (``ray stop`` would kill
-every Ray of the user). Token authentication stays on: every node and driver gets
-``RAY_AUTH_MODE=token`` and the path of the cluster's token.
+every Ray of the user). Token authentication stays on unless ``token_auth=False``: every node
+and driver gets ``RAY_AUTH_MODE=token`` and the path of the cluster's token (or, without it,
+``RAY_AUTH_MODE=disabled``, like a plain ``ray start --head`` with no token in HOME).
 
 Example::
 
@@ -30,6 +31,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from search.rayauth import refresh_ray_auth
+
 AUTH_ENV_VARS = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")
 DEFAULT_TOKEN_PATH = Path.home() / ".ray" / "auth_token"
 OBJECT_STORE_BYTES = 100 * 1024 * 1024
@@ -52,7 +55,7 @@ class LocalCluster:
 
     address: str
     temp_dir: Path
-    token_path: Path
+    token_path: Path | None
     head: LocalNode
     workers: list[LocalNode]
     env: dict[str, str] = field(default_factory=dict)
@@ -86,14 +89,16 @@ class LocalCluster:
 
     def save(self, path: Path) -> None:
         """Write what ``load`` needs to find and stop this cluster from another process."""
-        data = asdict(self) | {"temp_dir": str(self.temp_dir), "token_path": str(self.token_path)}
+        token = str(self.token_path) if self.token_path else None
+        data = asdict(self) | {"temp_dir": str(self.temp_dir), "token_path": token}
         path.write_text(json.dumps(data, indent=2))
 
     @classmethod
     def load(cls, path: Path) -> LocalCluster:
         data = json.loads(path.read_text())
         head, workers = LocalNode(**data.pop("head")), [LocalNode(**w) for w in data.pop("workers")]
-        temp_dir, token = Path(data.pop("temp_dir")), Path(data.pop("token_path"))
+        temp_dir, token = Path(data.pop("temp_dir")), data.pop("token_path")
+        token = Path(token) if token else None
         return cls(temp_dir=temp_dir, token_path=token, head=head, workers=workers, **data)
 
 
@@ -225,6 +230,7 @@ def start_local_cluster(
     token_path: str | Path | None = None,
     env: Mapping[str, str] | None = None,
     timeout_s: float = 90.0,
+    token_auth: bool = True,
 ) -> LocalCluster:
     """Start a head (no GPU) and ``num_workers`` fake-GPU worker nodes; ``.stop()`` ends them.
 
@@ -233,12 +239,17 @@ def start_local_cluster(
             there); a fresh one under /tmp by default, removed by ``stop()``.
         token_path: auth token file; a fresh one in ``temp_dir`` by default.
         env: extra environment for every node, e.g. ``{"RAY_health_check_period_ms": "500"}``.
+        token_auth: False starts the cluster without token authentication (no token file).
     """
     own_temp = temp_dir is None
     root = Path(tempfile.mkdtemp(prefix="lsray-")) if own_temp else Path(temp_dir)
     root.mkdir(parents=True, exist_ok=True)
-    token = ensure_token(Path(token_path) if token_path else root / "auth_token")
-    cluster_env = auth_env(token)
+    token = (
+        ensure_token(Path(token_path) if token_path else root / "auth_token")
+        if token_auth
+        else None
+    )
+    cluster_env = auth_env(token) if token else {"RAY_AUTH_MODE": "disabled"}
     node_env = _child_env({**cluster_env, **(env or {})})
     sessions: dict[str, int] = {}
     try:
@@ -315,14 +326,6 @@ def connected(cluster: LocalCluster, **init_kwargs: object) -> Iterator[None]:
             else:
                 os.environ[name] = value
         refresh_ray_auth()
-
-
-def refresh_ray_auth() -> None:
-    """Make an already imported Ray re-read RAY_AUTH_* (it caches them at import)."""
-    from ray._raylet import AuthenticationTokenLoader, Config
-
-    Config.initialize("")
-    AuthenticationTokenLoader.instance().reset_cache()
 
 
 def _proc_stat(pid: int) -> tuple[str, int, int] | None:

@@ -35,6 +35,8 @@ from search.cluster import cluster_shape, connect, trial_resources  # noqa: E402
 from search.config import CHANGEABLE_ON_RESUME, SearchConfig, check_resume_flags  # noqa: E402
 from search.console import LOG_FILE, library_logs_to_file, trial_output_to_file  # noqa: E402
 from search.memory import check_search_fits  # noqa: E402
+from search.orphans import set_aside_orphans  # noqa: E402
+from search.outcome import SigintWatch, stop_interrupted, trial_errors, was_interrupted  # noqa: E402
 from search.searcher import JournalOptunaSearch, PruneAwareOptunaSearch  # noqa: E402
 from search.storage import (  # noqa: E402
     StorageWatch,
@@ -181,7 +183,11 @@ def _prepare(task: Task, config: SearchConfig) -> tuple[SearchConfig, str]:
 
 
 def run_search(task: Task, config: SearchConfig) -> pd.DataFrame:
-    """Run (or resume) a search; returns the leaderboard, also written to the experiment folder."""
+    """Run (or resume) a search; returns the leaderboard, also written to the experiment folder.
+
+    Raises SearchInterrupted (a KeyboardInterrupt) after Ctrl-C, once the state is saved and the
+    ``--resume`` command printed.
+    """
     started = time.time()
     config, path = _prepare(task, config)
     space = resolve_space(task, config)
@@ -191,21 +197,31 @@ def run_search(task: Task, config: SearchConfig) -> pd.DataFrame:
         config = replace(config, data=str(data_path))
     log_file = driver_folder(path) / LOG_FILE
     with library_logs_to_file(log_file, verbosity()):
-        grid = _fit(task, space, config, data, path)
+        grid, orphans = _fit(task, space, config, data, path)
+    if was_interrupted():
+        raise stop_interrupted(task.name, config)
     table = build_leaderboard(grid, task.metric, task.mode, config.max_epochs)
     leaderboard_path = f"{path}/{LEADERBOARD_FILE}"
     write_leaderboard(table, leaderboard_path)
     if verbosity() > QUIET:
         print(format_table(table, task.metric, top=10))
-    summary = summarize(table, task.metric, config, time.time() - started, path, leaderboard_path)
+    wall_s = time.time() - started
+    errors = trial_errors(grid)
+    summary = summarize(table, task.metric, config, wall_s, path, leaderboard_path, errors, orphans)
     print(f"{summary}\nLog (Ray, Optuna, TensorFlow and trial output): {log_file}")
     return table
 
 
-def _fit(task: Task, space: SearchSpace, config: SearchConfig, data: Any, path: str) -> Any:
-    """Join or start Ray, run the trials with their output sent to the log, return the grid."""
+def _fit(
+    task: Task, space: SearchSpace, config: SearchConfig, data: Any, path: str
+) -> tuple[Any, str | None]:
+    """Join or start Ray, run the trials with their output sent to the log.
+
+    Returns the grid and, on ``--resume``, the line about trial folders set aside as orphans.
+    """
     started_ray = connect(config.address)
     try:
+        orphans = set_aside_orphans(path) if config.resume else None
         with trial_output_to_file(verbosity()):
             resources = trial_resources(
                 cluster_shape(), config.cpus_per_trial, config.gpus_per_trial
@@ -214,7 +230,7 @@ def _fit(task: Task, space: SearchSpace, config: SearchConfig, data: Any, path: 
                 make_tune_trainable(task.name, data, **_fixed_training_args(task, config)),
                 resources,
             )
-            return _make_tuner(task, space, config, trainable, path).fit()
+            return _make_tuner(task, space, config, trainable, path).fit(), orphans
     finally:
         if started_ray:
             ray.shutdown()
@@ -267,7 +283,7 @@ def _make_tuner(
                 checkpoint_score_order=task.mode,
             ),
             progress_reporter=make_reporter(task, space, verbosity()),
-            callbacks=[StorageWatch(must_hold=SETTINGS_FILE), TBXLoggerCallback()],
+            callbacks=[StorageWatch(must_hold=SETTINGS_FILE), TBXLoggerCallback(), SigintWatch()],
             verbose=0 if verbosity() == QUIET else 1,
         ),
     )

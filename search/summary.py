@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 
 from results.leaderboard import STATUS_ERRORED, STATUS_STOPPED
 from search.config import SearchConfig
+from search.outcome import EXIT_ALL_ERRORED, TrialError, error_lines, exit_status, where_errors_are
 
 
 def summarize(
@@ -15,9 +18,17 @@ def summarize(
     wall_s: float,
     experiment: str,
     leaderboard: str,
+    errors: Sequence[TrialError] = (),
+    orphans: str | None = None,
 ) -> str:
-    """Best configuration and metric, early stops, epochs spent against a full budget, wall time."""
-    lines = ["", f"Search {config.name} finished in {wall_s / 60:.1f} min."]
+    """Best configuration and metric, early stops, errors, epochs spent, wall time.
+
+    ``errors`` are the errored trials (one line per distinct error); ``orphans`` the line about
+    trial folders set aside on ``--resume`` (see ``search.orphans``).
+    """
+    failed = exit_status(table) == EXIT_ALL_ERRORED
+    ended = "failed: every trial errored," if failed else "finished"
+    lines = ["", f"Search {config.name} {ended} in {wall_s / 60:.1f} min."]
     scored = table.dropna(subset=[f"best_{metric}"]) if not table.empty else table
     if scored.empty:
         lines.append("No trial reported a metric.")
@@ -36,6 +47,12 @@ def summarize(
         f"Trials: {len(table)}, stopped early by ASHA: {int(counts.get(STATUS_STOPPED, 0))}, "
         f"errored: {int(counts.get(STATUS_ERRORED, 0))}"
     )
+    if errors:
+        lines.append(f"Errored trials ({len(errors)} of {len(table)}):")
+        lines += error_lines(errors)
+        lines.append(where_errors_are(list(errors), experiment))
+    if orphans:
+        lines.append(orphans)
     lines.append(
         f"Epochs trained: {spent} of the {full} that training every trial to "
         f"{config.max_epochs} epochs would take{share}"

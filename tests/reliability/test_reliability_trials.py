@@ -17,7 +17,9 @@ import pytest
 import ray
 
 from results.leaderboard import STATUS_COMPLETED, STATUS_ERRORED, STATUS_STOPPED
+from search.cli import main_for
 from search.config import SearchConfig
+from search.outcome import EXIT_ALL_ERRORED, EXIT_OK, exit_status
 from search.run import run_search
 from search.tasks import SUPERRES
 
@@ -108,3 +110,49 @@ def test_trial_that_keeps_failing_is_errored_and_the_search_goes_on(
     assert first[0] in set(errored["trial_id"])
     assert f"errored: {len(errored)}" in out
     assert pd.read_csv(tmp_path / "fail" / "leaderboard.csv")["trial_id"].nunique() == 3
+    # The summary says how many errored, with what, and where each whole error is.
+    assert f"Errored trials ({len(errored)} of 3):" in out
+    # Identical errors share one line naming their trials.
+    lines = [line for line in out.splitlines() if "injected failure" in line]
+    assert len(lines) == 1, out
+    ids, error = lines[0].removeprefix("  trial ").split(": ", 1)
+    assert set(ids.split(", ")) == set(errored["trial_id"])
+    assert error == "RuntimeError: injected failure at epoch 2"
+    where = next(line for line in out.splitlines() if line.startswith("Full error"))
+    if len(errored) == 1:
+        assert "injected failure at epoch 2" in Path(where.split(": ", 1)[1]).read_text()
+    else:
+        assert where.endswith(
+            f"{tmp_path / 'fail'}/<trial folder>/error.txt (one per errored trial)"
+        )
+    assert exit_status(table) == EXIT_OK
+    assert "finished in" in out
+
+
+@pytest.mark.parametrize("ray_with_env", [{"LENS_SEARCH_FAIL_AT_EPOCH": "1"}], indirect=True)
+def test_search_whose_every_trial_errored_exits_1_with_one_line_per_error(
+    ray_with_env: None, small_pairs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Every trial fails right after reporting epoch 1; a grace period of 2 keeps ASHA from
+    # stopping one on that report before its failure lands.
+    argv = [
+        "--samples", "2", "--max-epochs", "2", "--grace-period", "2", "--max-failures", "0",
+        "--data", str(small_pairs), "--storage", str(tmp_path), "--name", "allfail",
+    ]  # fmt: skip
+    with pytest.raises(SystemExit) as exited:
+        main_for("superres", argv)
+    out, err = capsys.readouterr()
+
+    assert exited.value.code == EXIT_ALL_ERRORED == 1
+    assert "Search allfail failed: every trial errored" in out
+    assert "Trials: 2, stopped early by ASHA: 0, errored: 2" in out
+    # Both trials ended with the same error: one line naming both.
+    table = pd.read_csv(tmp_path / "allfail" / "leaderboard.csv")
+    lines = [line for line in out.splitlines() if "injected failure" in line]
+    assert len(lines) == 1, out
+    ids, error = lines[0].removeprefix("  trial ").split(": ", 1)
+    assert set(ids.split(", ")) == set(table["trial_id"])
+    assert error == "RuntimeError: injected failure at epoch 1"
+    assert f"Full errors: {tmp_path / 'allfail'}/<trial folder>/error.txt" in out
+    assert len(list((tmp_path / "allfail").glob("*/error.txt"))) == 2
+    assert err.strip().splitlines()[-1] == "search.superres: every trial errored (errors above)"
