@@ -11,12 +11,13 @@ from lensing.errors import LensSearchError
 from search.cli import parse_config
 from search.config import MAX_SEED, SearchConfig, check_name, resume_conflicts
 from search.memory import (
-    ACTIVATION_FLOATS_PER_PIXEL,
+    CNN_SHAPE,
     GIB,
-    PARAMETERS,
     batch_bytes,
     check_batch_fits,
     check_search_fits,
+    cnn_floats_per_pixel,
+    cnn_parameters,
     largest_value,
 )
 from search.tasks import CLASSIFY, SUPERRES
@@ -70,14 +71,22 @@ def test_resume_compares_only_the_flags_given(tmp_path: Path, monkeypatch) -> No
     ]
 
 
-def test_small_cnn_activation_count_matches_the_model() -> None:
+@pytest.mark.parametrize("shape", [(16, 4, 2), (8, 2, 1), (24, 4, 2), (32, 5, 3)])
+def test_cnn_activation_count_matches_the_model(shape: tuple[int, int, int]) -> None:
     """The per-pixel figure is a count of the layers' outputs, checked on the real model."""
-    from trainables.models import _small_cnn
+    from trainables.models import plain_cnn
 
-    model = _small_cnn(32)
+    config = dict(zip(CNN_SHAPE, shape, strict=True))
+    model = plain_cnn(32, **config)
     floats = sum(math.prod(layer.output.shape[1:]) for layer in model.layers)
-    assert floats / 32**2 == ACTIVATION_FLOATS_PER_PIXEL["small_cnn"]
-    assert model.count_params() == PARAMETERS["small_cnn"]
+    assert floats / 32**2 == cnn_floats_per_pixel(**config)
+    assert model.count_params() == cnn_parameters(**config)
+
+
+def test_a_huge_image_for_the_cnn_backbone_is_refused() -> None:
+    with pytest.raises(LensSearchError, match="one batch of 64 images for cnn"):
+        check_search_fits(CLASSIFY, SearchConfig(backbone="cnn", image_size=8192))
+    check_search_fits(CLASSIFY, SearchConfig(backbone="cnn", image_size=64))
 
 
 def test_sane_batches_fit_and_huge_images_are_refused_with_the_estimate() -> None:
