@@ -43,14 +43,30 @@ def connect(address: str | None) -> bool:
             refresh_ray_auth()
         ray.init(address="local", include_dashboard=False, logging_level=logging.WARNING)
         return True
-    _probe(address)
-    use_cluster_auth(address)  # the cluster's auth mode, whatever ~/.ray holds
+    check_join(address)
     try:
         ray.init(address=address, logging_level=logging.WARNING)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         message = f"cannot join the Ray cluster at {address}: {_first_line(exc)}"
         raise LensSearchError(message) from exc
     return True
+
+
+def check_join(address: str | None) -> None:
+    """Refuse a cluster that cannot be joined, before anything is created; set its auth mode.
+
+    The cluster must answer at ``address`` and the auth mode it wants (asked of the cluster,
+    whatever ~/.ray holds) must be one this process can use. Done once per process: ``connect``
+    calls it too, and a second call finds the mode already chosen.
+    """
+    if address is None or ray.is_initialized() or address in _checked:
+        return
+    _probe(address)
+    use_cluster_auth(address)
+    _checked.add(address)
+
+
+_checked: set[str] = set()
 
 
 def _first_line(exc: BaseException) -> str:

@@ -31,7 +31,7 @@ from results.experiment import (  # noqa: E402
     write_settings,
 )
 from results.leaderboard import build_leaderboard, format_table, write_leaderboard  # noqa: E402
-from search.cluster import cluster_shape, connect, trial_resources  # noqa: E402
+from search.cluster import check_join, cluster_shape, connect, trial_resources  # noqa: E402
 from search.config import CHANGEABLE_ON_RESUME, SearchConfig, check_resume_flags  # noqa: E402
 from search.console import LOG_FILE, library_logs_to_file, trial_output_to_file  # noqa: E402
 from search.memory import check_search_fits  # noqa: E402
@@ -190,6 +190,7 @@ def run_search(task: Task, config: SearchConfig) -> pd.DataFrame:
     """
     started = time.time()
     config, path = _prepare(task, config)
+    check_join(config.address)  # a cluster that cannot be joined is refused before any folder
     space = resolve_space(task, config)
     data_path = _data_path(task, config)
     data = task.load_data(data_path, image_size=config.image_size if task.has_backbone else None)
