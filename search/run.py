@@ -197,8 +197,7 @@ def run_search(task: Task, config: SearchConfig) -> pd.DataFrame:
     if not config.resume:
         config = replace(config, data=str(data_path))
     log_file = driver_folder(path) / LOG_FILE
-    with library_logs_to_file(log_file, verbosity()):
-        grid, orphans = _fit(task, space, config, data, path)
+    grid, orphans = _fit(task, space, config, data, path, log_file)
     if was_interrupted():
         raise stop_interrupted(task.name, config)
     table = build_leaderboard(grid, task.metric, task.mode, config.max_epochs)
@@ -214,19 +213,19 @@ def run_search(task: Task, config: SearchConfig) -> pd.DataFrame:
 
 
 def _fit(
-    task: Task, space: SearchSpace, config: SearchConfig, data: Any, path: str
+    task: Task, space: SearchSpace, config: SearchConfig, data: Any, path: str, log_file: Path
 ) -> tuple[Any, str | None]:
-    """Join or start Ray, run the trials with their output sent to the log.
+    """Join or start Ray, run the trials with their output sent to ``log_file``.
 
-    Returns the grid and, on ``--resume``, the line about trial folders set aside as orphans.
+    Requests no node can satisfy are refused before the log file (and so the experiment folder)
+    exists. Returns the grid and, on ``--resume``, the line about trial folders set aside as
+    orphans.
     """
     started_ray = connect(config.address)
     try:
-        orphans = set_aside_orphans(path) if config.resume else None
-        with trial_output_to_file(verbosity()):
-            resources = trial_resources(
-                cluster_shape(), config.cpus_per_trial, config.gpus_per_trial
-            )
+        resources = trial_resources(cluster_shape(), config.cpus_per_trial, config.gpus_per_trial)
+        with library_logs_to_file(log_file, verbosity()), trial_output_to_file(verbosity()):
+            orphans = set_aside_orphans(path) if config.resume else None
             trainable = tune.with_resources(
                 make_tune_trainable(task.name, data, **_fixed_training_args(task, config)),
                 resources,
