@@ -12,6 +12,27 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 
 
+@pytest.fixture(autouse=True)
+def project_logging_restored() -> Iterator[None]:
+    """Undo what a CLI run in-process did to the project's loggers (handlers, propagation).
+
+    ``lensing.cli.configure_logging`` stops the packages' loggers from propagating, so a later
+    test's ``caplog`` (which listens on the root logger) would see nothing.
+    """
+    import logging
+
+    from lensing.cli import PACKAGES
+
+    loggers = [logging.getLogger(name) for name in (*PACKAGES, "__main__")]
+    saved = [(lg, list(lg.handlers), lg.propagate, lg.level) for lg in loggers]
+    try:
+        yield
+    finally:
+        for logger, handlers, propagate, level in saved:
+            logger.handlers, logger.propagate = handlers, propagate
+            logger.setLevel(level)
+
+
 @pytest.fixture(scope="session")
 def tiny_classify_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """12 images per class at 32x32 in the public layout (train/val)."""
