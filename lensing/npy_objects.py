@@ -1,10 +1,11 @@
 """Read object-array ``.npy`` files (DeepLense's ``[image, axion_mass]``) without running code.
 
-``np.load(allow_pickle=True)`` unpickles anything, and unpickling can call any function. Here the
-payload is unpickled by ``NumpyOnlyUnpickler``, which resolves only the globals that a NumPy array
-of numbers needs (array reconstruction, dtype, NumPy scalars, ``float``, ``int``) and refuses any
-other one before it is called. What it returns is then accepted only as ``[image, mass]``.
-``save_with_mass`` writes that form (the simulator's ``--with-mass``).
+NumPy's own loader, with pickles allowed, unpickles anything, and unpickling can call any
+function; it is never used here. The payload is unpickled by ``NumpyOnlyUnpickler``, which
+resolves only the globals that a NumPy array of numbers needs (array reconstruction, dtype,
+NumPy scalars, ``float``, ``int``) and refuses any other one before it is called. What it returns
+is then accepted only as ``[image, mass]``. ``save_with_mass`` writes that form (the simulator's
+``--with-mass``).
 """
 
 from __future__ import annotations
@@ -57,6 +58,8 @@ def save_with_mass(path: str | Path, image: np.ndarray, mass: float) -> None:
     """Write ``[image, mass]`` as DeepLense Model II/III axion files are: a pickled object array."""
     array = np.empty(2, dtype=object)
     array[0], array[1] = image, np.float64(mass)
+    # Writing only (our own image and mass): the file must be a pickle to have the public form.
+    # Reading it back never unpickles freely: see ``read_object_array``.
     np.save(path, array, allow_pickle=True)
 
 
