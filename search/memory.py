@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from lensing.errors import LensSearchError
 from spaces import ChoiceParam, FloatParam, IntParam, Param
+from trainables.backbones import ALIASES
 
 if TYPE_CHECKING:
     from search.config import SearchConfig
@@ -32,8 +33,6 @@ ACTIVATION_FLOATS_PER_PIXEL = {"inception_resnet_v2": 910}
 """Layer outputs of one image per input pixel (see the module docstring for the count)."""
 PARAMETERS = {"inception_resnet_v2": 54_336_736}
 """Weights of the backbone (``count_params``); the head adds a few hundred."""
-CNN_BACKBONES = ("cnn", "small_cnn")
-"""Names of the plain CNN backbone (``small_cnn`` is its old name, still accepted)."""
 CNN_SHAPE = ("cnn_width", "cnn_stages", "cnn_blocks")
 WEIGHT_COPIES = 4
 """Weights, their gradients and Adam's first and second moments."""
@@ -73,7 +72,7 @@ def batch_bytes(
 
     ``cnn_shape`` (``cnn_width``, ``cnn_stages``, ``cnn_blocks``) is needed for the cnn backbone.
     """
-    if backbone in CNN_BACKBONES:
+    if _is_cnn(backbone):
         if cnn_shape is None:
             return None
         per_pixel = cnn_floats_per_pixel(**cnn_shape)
@@ -122,7 +121,7 @@ def check_search_fits(task: Task, config: SearchConfig) -> None:
     space = task.searched_space(config.space, weights=config.weights, backbone=config.backbone)
     largest = largest_value(space["batch_size"])
     cnn_shape = None
-    if config.backbone in CNN_BACKBONES:
+    if _is_cnn(config.backbone):
         cnn_shape = {name: int(largest_value(space[name])) for name in CNN_SHAPE}
     if largest is not None:
         check_batch_fits(config.backbone, config.image_size, int(largest), cnn_shape=cnn_shape)
@@ -138,9 +137,14 @@ def largest_value(param: Param) -> Any:
 
 
 def _per_pixel(backbone: str, cnn_shape: dict[str, int] | None) -> float:
-    if backbone in CNN_BACKBONES and cnn_shape is not None:
+    if _is_cnn(backbone) and cnn_shape is not None:
         return cnn_floats_per_pixel(**cnn_shape)
     return ACTIVATION_FLOATS_PER_PIXEL[backbone]
+
+
+def _is_cnn(backbone: str) -> bool:
+    """Whether ``backbone`` names the plain CNN (its aliases included, ``trainables.backbones``)."""
+    return ALIASES.get(backbone, backbone) == "cnn"
 
 
 def _gib(size: int) -> str:
