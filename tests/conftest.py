@@ -13,24 +13,32 @@ os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
 
 
 @pytest.fixture(autouse=True)
-def project_logging_restored() -> Iterator[None]:
-    """Undo what a CLI run in-process did to the project's loggers (handlers, propagation).
+def project_logging_clean() -> Iterator[None]:
+    """Give every test the project's loggers as a library import leaves them, and again after it.
 
-    ``lensing.cli.configure_logging`` stops the packages' loggers from propagating, so a later
-    test's ``caplog`` (which listens on the root logger) would see nothing.
+    ``lensing.cli.configure_logging`` (any CLI run in-process, including one inside a module- or
+    session-scoped fixture, which runs before this fixture) adds console handlers and stops the
+    packages' loggers from propagating, so a later test's ``caplog`` (which listens on the root
+    logger) would see nothing. Saving and restoring is not enough: the state saved could already
+    be the configured one.
     """
+    _clean_project_loggers()
+    try:
+        yield
+    finally:
+        _clean_project_loggers()
+
+
+def _clean_project_loggers() -> None:
     import logging
 
     from lensing.cli import PACKAGES
 
-    loggers = [logging.getLogger(name) for name in (*PACKAGES, "__main__")]
-    saved = [(lg, list(lg.handlers), lg.propagate, lg.level) for lg in loggers]
-    try:
-        yield
-    finally:
-        for logger, handlers, propagate, level in saved:
-            logger.handlers, logger.propagate = handlers, propagate
-            logger.setLevel(level)
+    for name in (*PACKAGES, "__main__"):
+        logger = logging.getLogger(name)
+        logger.handlers = [h for h in logger.handlers if not getattr(h, "lens_search_console", 0)]
+        logger.propagate = True
+        logger.setLevel(logging.NOTSET)
 
 
 @pytest.fixture(scope="session")
