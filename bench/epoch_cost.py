@@ -3,11 +3,12 @@
     python -m bench.epoch_cost --data DATA               # both parts on a classification folder
     python -m bench.epoch_cost --quick                   # random images, in one process
 
-Part 1, per training image (``--batches`` batches after a warm-up pass, so tracing is not
-counted), each setting in its own process (TensorFlow fixes threads and determinism per process):
-a plain Keras ``model.fit`` of the ``cnn`` classifier (space defaults, ``--size`` px) with and
-without its augmentation layers, the project's training step (``ShuffledBatches`` +
-``fit_one_epoch``, what ``train_classifier`` runs), and the two passes the trainer adds per epoch:
+Part 1, per training image (``--batches`` batches after a warm-up pass, so tracing is not counted),
+each setting in its own process (TensorFlow fixes threads and determinism per process): a plain
+Keras ``model.fit`` of the ``cnn`` classifier (space defaults, ``--size`` px) with and without its
+augmentation layers, the project's training step (``ShuffledBatches`` + ``fit_one_epoch``, what
+``train_classifier`` runs; alternated with the plain ``fit`` on one model for ``--rounds`` rounds,
+so their ratio holds under a changing load), and the two passes the trainer adds per epoch:
 batch-norm recalibration (``recalibrate_classifier``) and validation (``model.predict``), each as
 seconds per call and per training image of an epoch of ``--train-per-class`` x 3 images. The
 settings: today's defaults, op determinism on (``LENS_SEARCH_DETERMINISTIC=1``), one thread
@@ -55,6 +56,8 @@ COST_COLUMNS = (
     "val_s",
     "epoch_s",
     "trainer/fit",
+    "ratio_min",
+    "ratio_max",
 )
 EPOCH_COLUMNS = ("path", "epoch", "train_images", "size", "epoch_s", "val_auc")
 
@@ -125,6 +128,45 @@ def _timed_fit(model: Any, x: Any, y: Any, batch_size: int) -> float:
     return time.perf_counter() - start
 
 
+def fit_against_trainer(model: Any, x: Any, y: Any, batch: int, rounds: int) -> dict[str, float]:
+    """Plain ``fit`` and the trainer's step on one model, alternated ``rounds`` times.
+
+    Both passes run the same network over the same number of images; alternating them in one
+    process makes their ratio hold on a machine whose load changes from minute to minute. Each
+    path is traced once before the timed rounds. Returns milliseconds per training image
+    (medians) and the median and range of the per-round ratios.
+    """
+    import numpy as np
+
+    from trainables.loop import ShuffledBatches, fit_one_epoch
+
+    images = len(x) // batch * batch
+
+    def plain() -> float:
+        start = time.perf_counter()
+        model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
+        return time.perf_counter() - start
+
+    def trainer(epoch: int) -> float:
+        start = time.perf_counter()
+        fit_one_epoch(model, ShuffledBatches(x, y, batch_size=batch, seed=0, epoch=epoch), 1, 0)
+        return time.perf_counter() - start
+
+    plain(), trainer(1)
+    fit_s, trainer_s = [], []
+    for round_ in range(rounds):
+        fit_s.append(plain())
+        trainer_s.append(trainer(round_ + 2))
+    ratios = np.asarray(trainer_s) / np.asarray(fit_s)
+    return {
+        "fit_ms": 1000 * float(np.median(fit_s)) / len(x),
+        "trainer_ms": 1000 * float(np.median(trainer_s)) / images,
+        "trainer/fit": float(np.median(ratios)),
+        "ratio_min": float(ratios.min()),
+        "ratio_max": float(ratios.max()),
+    }
+
+
 def measure_costs(args: Any, setting: dict[str, Any]) -> dict[str, float]:
     """Part 1 for one setting, in this process (called through ``--setting``)."""
     from trainables.runtime import set_threads
@@ -135,7 +177,7 @@ def measure_costs(args: Any, setting: dict[str, Any]) -> dict[str, float]:
 
     from spaces import CLASSIFY_SPACE
     from trainables.classify import PREDICT_BATCH, recalibrate_classifier
-    from trainables.loop import BatchNormCalibrator, ShuffledBatches, fit_one_epoch
+    from trainables.loop import BatchNormCalibrator
     from trainables.models import build_classifier, classifier_backbone
     from trainables.runtime import prepare_backend
 
@@ -154,20 +196,12 @@ def measure_costs(args: Any, setting: dict[str, Any]) -> dict[str, float]:
         return model
 
     result: dict[str, float] = {}
-    if not setting.get("jit"):
-        result["fit_ms"] = 1000 * _timed_fit(build({}), x, y, batch) / images
     noaug = {"rotation": 0.0, "shear": 0.0, "translation": 0.0}
     result["fit_noaug_ms"] = 1000 * _timed_fit(build(noaug), x, y, batch) / images
     if setting.get("jit"):
         return result
     model = build({})
-    spent = []
-    for epoch in (1, 2):
-        batches = ShuffledBatches(x, y, batch_size=batch, seed=0, epoch=epoch)
-        start = time.perf_counter()
-        fit_one_epoch(model, batches, epoch, 0)
-        spent.append(time.perf_counter() - start)
-    result["trainer_ms"] = 1000 * spent[-1] / images
+    result.update(fit_against_trainer(model, x, y, batch, args.rounds))
     calibrator = BatchNormCalibrator(classifier_backbone(model))
     for _ in range(2):
         start = time.perf_counter()
@@ -178,7 +212,6 @@ def measure_costs(args: Any, setting: dict[str, Any]) -> dict[str, float]:
         model.predict(data.x_val, batch_size=PREDICT_BATCH, verbose=0)
         result["val_s"] = time.perf_counter() - start
     result["epoch_s"] = result["trainer_ms"] * n_train / 1000 + result["recal_s"] + result["val_s"]
-    result["trainer/fit"] = result["trainer_ms"] / result["fit_ms"]
     keras.backend.clear_session()
     return result
 
@@ -189,7 +222,7 @@ def _child(args: Any, name: str) -> subprocess.Popen:
     argv = [sys.executable, "-m", "bench.epoch_cost", "--setting", name, "--data", str(args.data)]
     argv += ["--size", str(args.size), "--batches", str(args.batches)]
     argv += ["--train-per-class", str(args.train_per_class)]
-    argv += ["--val-per-class", str(args.val_per_class)]
+    argv += ["--val-per-class", str(args.val_per_class), "--rounds", str(args.rounds)]
     env = {**os.environ, **setting.get("env", {})}
     return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, text=True)
 
@@ -209,10 +242,10 @@ def cost_rows(args: Any) -> list[dict[str, Any]]:
     if args.quick:
         return [{"setting": "default", **measure_costs(args, SETTINGS["default"])}]
     rows = []
-    for name in SETTINGS:
+    for name in args.settings:
         print(f"part 1: {name}", file=sys.stderr, flush=True)
         rows.append({"setting": name, **_result(_child(args, name))})
-    for name in ("default", "1 thread"):
+    for name in [n for n in ("default", "1 thread") if n in args.settings and args.pairs]:
         print(f"part 1: two processes, {name}", file=sys.stderr, flush=True)
         pair = [_child(args, name), _child(args, name)]
         results = [_result(p) for p in pair]
@@ -275,7 +308,8 @@ def summary(costs: list[dict[str, Any]], epochs: list[dict[str, Any]]) -> list[s
     if default:
         lines.append(
             f"trainer {default['trainer_ms']:.2f} ms vs plain fit {default['fit_ms']:.2f} ms per "
-            f"training image: {default['trainer/fit']:.2f}x (target <= 1.1x); augmentation "
+            f"training image: {default['trainer/fit']:.2f}x (rounds {default['ratio_min']:.2f}-"
+            f"{default['ratio_max']:.2f}; target <= 1.1x); augmentation "
             f"{default['fit_ms'] - default['fit_noaug_ms']:.2f} ms per image, recalibration "
             f"{default['recal_s']:.1f} s and validation {default['val_s']:.1f} s per epoch"
         )
@@ -301,6 +335,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, help="classification data folder")
     parser.add_argument("--size", type=int, default=64, help="image size of the new path")
     parser.add_argument("--batches", type=int, default=30, help="batches per part-1 figure")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="alternated fit/trainer passes per part-1 ratio"
+    )
     parser.add_argument("--train-per-class", type=int, default=800, help="new path's lenses")
     parser.add_argument("--val-per-class", type=int, default=200, help="validation lenses")
     parser.add_argument("--old-per-class", type=int, default=2400, help="today's path's lenses")
@@ -308,16 +345,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--epochs", type=int, default=10, help="part-2 epochs of the new path")
     parser.add_argument("--old-epochs", type=int, default=4, help="part-2 epochs of today's path")
     parser.add_argument("--skip", choices=("costs", "epochs"), help="leave one part out")
+    parser.add_argument(
+        "--settings",
+        type=lambda text: [n.strip() for n in text.split(",")],
+        default=list(SETTINGS),
+        help=f"part-1 settings, comma-separated (default all: {', '.join(SETTINGS)})",
+    )
+    parser.add_argument(
+        "--no-pairs", dest="pairs", action="store_false", help="skip part 1's two-process runs"
+    )
     parser.add_argument("--setting", choices=tuple(SETTINGS), help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="tiny data: 12 per class, 32 px")
     parser.add_argument("--out", type=Path, default=Path("bench/out/epoch_cost.csv"))
     args = parser.parse_args(argv)
+    unknown = [n for n in args.settings if n not in SETTINGS]
+    if unknown:
+        parser.error(f"--settings: unknown {', '.join(unknown)} (known: {', '.join(SETTINGS)})")
     if args.setting:
         print(json.dumps(measure_costs(args, SETTINGS[args.setting])))
         return 0
     if args.quick:
         args.size = args.old_size = 32
-        args.batches, args.epochs, args.old_epochs = 1, 2, 2
+        args.batches, args.epochs, args.old_epochs, args.rounds = 1, 2, 2, 2
         args.train_per_class = args.old_per_class = 11
         args.val_per_class = 3
     elif args.data is None:

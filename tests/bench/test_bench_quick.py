@@ -77,7 +77,9 @@ def test_epoch_cost_reports_trainer_against_fit_and_both_paths(tmp_path: Path) -
     assert [row["setting"] for row in rows] == ["default"]
     for key in ("fit_ms", "fit_noaug_ms", "trainer_ms", "recal_s", "val_s", "epoch_s"):
         assert float(rows[0][key]) > 0, rows[0]
+    low, ratio, high = (float(rows[0][k]) for k in ("ratio_min", "trainer/fit", "ratio_max"))
+    assert 0 < low <= ratio <= high, rows[0]
     epochs = (tmp_path / "epoch_cost_epochs.csv").read_text().splitlines()
     assert epochs[0] == "path,epoch,train_images,size,epoch_s,val_auc"
     assert len(epochs) == 1 + 2 * 2  # two paths, two epochs each
-    assert "x cheaper (target >= 3x" in stdout and "(target <= 1.1x)" in stdout
+    assert "x cheaper (target >= 3x" in stdout and "; target <= 1.1x)" in stdout
