@@ -9,7 +9,7 @@ Writes into ``--out`` (default ``EXPERIMENT/plots``), all at once at the end:
 - ``top_trials.png``: parallel coordinates of the top K trials' hyperparameters, coloured by score;
 - ``slice.png``: the score of each completed trial against each hyperparameter.
 
-Where the experiment's Optuna study is on disk (``search.study``) with two or more completed
+Where the experiment's Optuna study is on disk (``experiments.study``) with two or more completed
 trials, the importance, parallel-coordinate and slice figures are Optuna's own
 (``results.study_plots``); otherwise the first two are drawn here from the leaderboard.
 

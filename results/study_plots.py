@@ -1,4 +1,4 @@
-"""Optuna's own matplotlib figures of the study a search kept on disk (``search.study``).
+"""Optuna's own matplotlib figures of the study a search kept on disk (``experiments.study``).
 
 Where Optuna draws a figure (parameter importances, parallel coordinates, slice plots),
 ``results.plots`` uses it on the stored study; the project's own plots stay for what Optuna has

@@ -68,7 +68,7 @@ def make_searcher(
     """Optuna's TPE over the task's space, with the task's metric and mode passed explicitly.
 
     With ``experiment`` (its folder) the study is kept on disk there, named after it
-    (``search.study``); without, in memory.
+    (``experiments.study``); without, in memory.
     """
     common: dict[str, Any] = {
         "space": space.define_by_run,
