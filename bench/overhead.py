@@ -129,7 +129,7 @@ def task_setups(args: Any) -> list[tuple[str, Any, dict[str, Any], dict[str, Any
     sr = load_superres(default_dataset("superres", pairs=args.pairs, workers=1, progress=False))
     setups.append(("superres", sr, SUPERRES_SPACE.defaults(), {"epochs": args.epochs}))
     if args.per_class is None:  # the search's default data set (simulated once, then cached)
-        from search.tasks import CLASSIFY
+        from experiments.tasks import CLASSIFY
 
         folder = CLASSIFY.default_data_path()
     else:

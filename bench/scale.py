@@ -122,9 +122,9 @@ def run_level(concurrent: int, epochs: int, epoch_s: float, waves: int) -> dict[
     """One Tuner.fit with ``concurrent`` slots and ``waves * concurrent`` sleeping trials."""
     from ray import tune
 
+    from experiments.tasks import SUPERRES
     from search.config import SearchConfig
     from search.run import make_searcher
-    from search.tasks import SUPERRES
 
     trials = concurrent * waves
     config = SearchConfig(samples=trials, max_epochs=epochs, max_concurrent=concurrent)

@@ -123,10 +123,10 @@ def ray_run(method: str, data: Any, samples: int, max_epochs: int, seed: int) ->
     from ray.tune.search.basic_variant import BasicVariantGenerator
 
     from bench.common import make_recorder
+    from experiments.tasks import SUPERRES
     from search.cluster import cluster_shape, trial_resources
     from search.config import SearchConfig
     from search.run import make_scheduler, make_searcher
-    from search.tasks import SUPERRES
     from trainables import make_tune_trainable
 
     policy = "complete" if method == "a'" else "pruned"
@@ -183,7 +183,7 @@ def hyperband_run(data: Any, max_epochs: int, seed: int) -> Run:
     """Method b: keras-tuner Hyperband in this process, trained by the project's epoch loop."""
     import keras_tuner as kt
 
-    from search.tasks import SUPERRES
+    from experiments.tasks import SUPERRES
     from trainables.loop import ShuffledBatches, fit_one_epoch
     from trainables.metrics import psnr
     from trainables.models import build_superres

@@ -14,7 +14,7 @@ from typing import Any
 from lensing.errors import LensSearchError
 
 EXIT_USER_ERROR = 2
-PACKAGES = ("lensing", "spaces", "trainables", "search", "results")
+PACKAGES = ("lensing", "spaces", "trainables", "experiments", "search", "results")
 QUIET, NORMAL, VERBOSE = -1, 0, 1
 CONSOLE_LEVELS = {QUIET: logging.WARNING, NORMAL: logging.INFO, VERBOSE: logging.DEBUG}
 _verbosity = NORMAL

@@ -38,6 +38,7 @@ from lensing.presets import PRESETS, SR_HR_SIZE, SR_SCALE, preset_table
 logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
+DEFAULT_PRESET = "model1"
 DEFAULT_PER_CLASS = 3000
 DEFAULT_PAIRS = 1000
 DEFAULT_SIZE = 150
@@ -93,7 +94,7 @@ class ClassifyJob:
 
 def simulate_classification(
     out: str | Path,
-    preset: str = "model1",
+    preset: str = DEFAULT_PRESET,
     per_class: int = DEFAULT_PER_CLASS,
     size: int | None = None,
     val_fraction: float = DEFAULT_VAL_FRACTION,
@@ -163,7 +164,7 @@ def simulate_superres(
     seed: int = 0,
     workers: int | None = None,
     progress: bool = True,
-    preset: str = "model1",
+    preset: str = DEFAULT_PRESET,
 ) -> Path:
     """Simulate ``pairs`` LR/HR pairs of lenses without substructure into ``out``.
 
@@ -321,7 +322,7 @@ def build_parser() -> OneLineParser:
     parser = OneLineParser(prog="python -m lensing.simulate", description=__doc__.split("\n")[0])
     tasks = parser.add_subparsers(dest="task", required=True, parser_class=OneLineParser)
     classify = tasks.add_parser("classify", help="three-class lens images (no, sphere, vort)")
-    classify.add_argument("--preset", choices=sorted(PRESETS), default="model1")
+    classify.add_argument("--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET)
     classify.add_argument("--per-class", type=int, default=DEFAULT_PER_CLASS)
     classify.add_argument(
         "--size",
@@ -346,7 +347,7 @@ def build_parser() -> OneLineParser:
     superres = tasks.add_parser("superres", help="LR (75 px) / HR (150 px) pairs")
     superres.add_argument("--pairs", type=int, default=DEFAULT_PAIRS)
     superres.add_argument("--noise", choices=("on", "off"), default="on")
-    superres.add_argument("--preset", choices=sorted(PRESETS), default="model1")
+    superres.add_argument("--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET)
     for sub in (classify, superres):
         sub.add_argument("--out", type=Path, required=True, help="data-set folder to create")
         sub.add_argument("--seed", type=int, default=0)

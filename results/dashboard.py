@@ -16,9 +16,9 @@ from pathlib import Path
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from experiments.study import find_journal, journal_storage, study_name_of
 from lensing.cli import OneLineParser, run_cli
 from lensing.errors import LensSearchError
-from search.study import find_journal, journal_storage, study_name_of
 
 HOST = "127.0.0.1"  # never beyond loopback: reach it from elsewhere through an SSH tunnel
 

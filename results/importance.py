@@ -19,7 +19,7 @@ from optuna.distributions import (
     IntDistribution,
 )
 
-from results.leaderboard import STATUS_COMPLETED
+from experiments.trials import STATUS_COMPLETED
 from spaces import ChoiceParam, FloatParam, IntParam, SearchSpace
 
 MIN_TRIALS = 2

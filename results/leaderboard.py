@@ -9,39 +9,15 @@ from typing import Any
 import pandas as pd
 from ray.tune import ResultGrid
 
+from experiments.ray_adapter import trial_records
+from experiments.settings import LEADERBOARD_FILE
+from experiments.storage import is_uri, write_text
+from experiments.trials import error_line, load_results, trial_status
 from lensing.cli import OneLineParser, run_cli
 from lensing.errors import LensSearchError
-from results.experiment import LEADERBOARD_FILE, load_results, write_text
 from results.outputs import check_apart_from_inputs, check_new_file
 
-STATUS_COMPLETED = "completed"
-STATUS_STOPPED = "stopped early"
-STATUS_ERRORED = "errored"
-STATUS_RUNNING = "running"
-STATUS_PENDING = "pending"
-
 FIRST_COLUMNS = ["rank", "trial_id", "status", "epochs"]
-
-
-def _status(ray_status: str, error: BaseException | None, epochs: int, max_epochs: int) -> str:
-    if error is not None or ray_status == "ERROR":
-        return STATUS_ERRORED
-    if ray_status == "RUNNING":
-        return STATUS_RUNNING
-    if ray_status == "PENDING" or epochs == 0:
-        return STATUS_PENDING
-    if ray_status == "PAUSED":
-        return STATUS_PENDING
-    return STATUS_COMPLETED if epochs >= max_epochs else STATUS_STOPPED
-
-
-def error_line(error: BaseException | None) -> str:
-    """The message line of a trial's error (Ray's wrapper lines dropped); "" for none."""
-    if error is None:
-        return ""
-    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
-    # Ray wraps the trial's exception; its last line is the user-facing message.
-    return lines[-1] if lines else type(error).__name__
 
 
 def _finite(value: Any) -> float | None:
@@ -54,9 +30,8 @@ def _finite(value: Any) -> float | None:
 
 def build_leaderboard(grid: ResultGrid, metric: str, mode: str, max_epochs: int) -> pd.DataFrame:
     """One row per trial of ``grid``, best first by the best ``metric`` each trial reached."""
-    trials = grid._experiment_analysis.trials  # same order as the grid's results
     rows = []
-    for result, trial in zip(grid, trials, strict=True):
+    for result, trial in zip(grid, trial_records(grid), strict=True):
         history = result.metrics_dataframe
         has_metric = history is not None and metric in history
         # Ray restarts a trial's history after a restore; its kept checkpoints remember the best.
@@ -70,7 +45,7 @@ def build_leaderboard(grid: ResultGrid, metric: str, mode: str, max_epochs: int)
         rows.append(
             {
                 "trial_id": trial.trial_id,
-                "status": _status(trial.status, result.error, epochs, max_epochs),
+                "status": trial_status(trial.status, result.error, epochs, max_epochs),
                 "epochs": epochs,
                 f"best_{metric}": _finite(best),
                 f"last_{metric}": _finite(metrics.get(metric)),
@@ -133,7 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.top is not None and args.top < 1:
         raise LensSearchError(f"--top must be at least 1, got {args.top}")
-    if args.csv and "://" not in args.csv:
+    if args.csv and not is_uri(args.csv):
         check_apart_from_inputs(args.csv, {}, args.experiment, flag="--csv")
         check_new_file(args.csv, args.force)
     grid, settings = load_results(args.experiment)

@@ -14,6 +14,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+from experiments.settings import LEADERBOARD_FILE
+from experiments.storage import is_uri
 from lensing.cli import native_stderr_silenced
 from lensing.errors import LensSearchError
 from lensing.output import staging_folder
@@ -106,7 +108,7 @@ def check_apart_from_inputs(
     if experiment is not None:
         named["experiment"] = experiment
     for what, path in named.items():
-        if "://" in str(path):
+        if is_uri(path):
             continue
         source = _resolved(path)
         inside = source in target.parents
@@ -126,7 +128,7 @@ def _free_entry_of(experiment: Path, target: Path) -> bool:
         return False
     if target.is_dir():
         return not any((target / name).exists() for name in ("result.json", "params.json"))
-    return target.name == "leaderboard.csv" or not target.exists()
+    return target.name == LEADERBOARD_FILE or not target.exists()
 
 
 def _resolved(path: str | Path) -> Path:

@@ -9,7 +9,7 @@ Writes into ``--out`` (default ``EXPERIMENT/plots``), all at once at the end:
 - ``top_trials.png``: parallel coordinates of the top K trials' hyperparameters, coloured by score;
 - ``slice.png``: the score of each completed trial against each hyperparameter.
 
-Where the experiment's Optuna study is on disk (``search.study``) with two or more completed
+Where the experiment's Optuna study is on disk (``experiments.study``) with two or more completed
 trials, the importance, parallel-coordinate and slice figures are Optuna's own
 (``results.study_plots``); otherwise the first two are drawn here from the leaderboard.
 
@@ -32,12 +32,15 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from ray.tune import ResultGrid
 
+from experiments.ray_adapter import trial_records
+from experiments.settings import ExperimentSettings
+from experiments.storage import default_out
+from experiments.tasks import TASKS
+from experiments.trials import STATUS_STOPPED
 from lensing.cli import OneLineParser, run_cli
 from lensing.errors import LensSearchError
-from results.experiment import ExperimentSettings
 from results.figures import save
 from results.importance import NotEnoughTrials, param_importances
-from results.leaderboard import STATUS_STOPPED
 from results.outputs import check_apart_from_inputs, check_writable, output_folder
 from results.select import load_leaderboard, trial_configs
 from results.study_plots import importances as study_importances
@@ -57,7 +60,7 @@ PLOT_FILES = (
 def trial_histories(grid: ResultGrid, metric: str) -> dict[str, pd.DataFrame]:
     """Each trial's reported rows (``epoch``, ``metric``, ``timestamp``) by trial id."""
     histories = {}
-    for result, trial in zip(grid, grid._experiment_analysis.trials, strict=True):
+    for result, trial in zip(grid, trial_records(grid), strict=True):
         frame = result.metrics_dataframe
         if frame is None or metric not in frame or "epoch" not in frame:
             continue
@@ -219,8 +222,6 @@ def experiment_space(settings: ExperimentSettings) -> SearchSpace:
 
     When the search's ``--space`` file is gone or no longer valid, the task's space without it.
     """
-    from search.tasks import TASKS
-
     task = TASKS[settings.task]
     overrides = settings.config.get("space")
     if not (overrides and Path(overrides).is_file()):
@@ -232,20 +233,13 @@ def experiment_space(settings: ExperimentSettings) -> SearchSpace:
         return task.searched_space(None, weights=weights, backbone=backbone)
 
 
-def default_out(experiment: str) -> Path:
-    """``EXPERIMENT/plots``; for a storage URI, ``./<name>-plots``."""
-    if "://" in experiment:
-        return Path.cwd() / f"{experiment.rstrip('/').rsplit('/', 1)[-1]}-plots"
-    return Path(experiment).expanduser() / "plots"
-
-
 def make_plots(
     experiment: str, out: str | Path | None = None, top: int = DEFAULT_TOP, force: bool = False
 ) -> tuple[Path, str]:
     """Write the plots of ``experiment``; return the folder and the importance note ('' if ok)."""
     if top < 1:
         raise LensSearchError(f"--top must be at least 1, got {top}")
-    target = out if out is not None else default_out(experiment)
+    target = out if out is not None else default_out(experiment, "plots")
     check_apart_from_inputs(target, {}, experiment)
     table, grid, settings = load_leaderboard(experiment)
     target = check_writable(target, force)

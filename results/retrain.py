@@ -20,9 +20,11 @@ from typing import Any
 
 import pandas as pd
 
+from experiments.settings import ExperimentSettings
+from experiments.storage import default_out
+from experiments.tasks import CLASSIFY_NAME, TASKS
 from lensing.cli import OneLineParser, run_cli
 from lensing.errors import LensSearchError
-from results.experiment import ExperimentSettings
 from results.outputs import (
     check_apart_from_inputs,
     check_writable,
@@ -35,13 +37,6 @@ MODEL_FILE = "model.keras"
 HISTORY_FILE = "history.csv"
 METRICS_FILE = "metrics.json"
 DEFAULT_EPOCHS = 10
-
-
-def default_out(experiment: str, rank: int) -> Path:
-    """``EXPERIMENT/retrain-rank{k}``; for a storage URI, ``./<name>-retrain-rank{k}``."""
-    if "://" in experiment:
-        return Path.cwd() / f"{experiment.rstrip('/').rsplit('/', 1)[-1]}-retrain-rank{rank}"
-    return Path(experiment).expanduser() / f"retrain-rank{rank}"
 
 
 def data_path(settings: ExperimentSettings, override: str | None) -> Path:
@@ -58,8 +53,6 @@ def data_path(settings: ExperimentSettings, override: str | None) -> Path:
 
 def load_task_data(settings: ExperimentSettings, path: Path) -> Any:
     """The data set read exactly as the search read it (same validation split)."""
-    from search.tasks import TASKS
-
     task = TASKS[settings.task]
     return task.load_data(
         path, image_size=settings.config.get("image_size") if task.has_backbone else None
@@ -105,7 +98,7 @@ def train_model(
         "on_epoch": report,
         "verbose": verbose,
     }
-    if settings.task == "classify":
+    if settings.task == CLASSIFY_NAME:
         cfg = settings.config
         history = train_classifier(
             trial.config,
@@ -135,7 +128,7 @@ def evaluate_and_draw(
     from results.evaluate import evaluate_classifier, evaluate_superres
     from results.figures import confusion_figure, roc_figure, save, superres_samples_figure
 
-    if settings.task == "classify":
+    if settings.task == CLASSIFY_NAME:
         evaluation = evaluate_classifier(model, data.x_val, data.y_val, tuple(data.classes))
         save(roc_figure(evaluation), out / "roc_curves.png")
         save(confusion_figure(evaluation), out / "confusion_matrix.png")
@@ -159,7 +152,7 @@ def retrain(
     """Retrain the trial at ``rank`` for ``epochs`` epochs; return the output folder."""
     if epochs < 1:
         raise LensSearchError(f"--epochs must be at least 1, got {epochs}")
-    target = out if out is not None else default_out(experiment, rank)
+    target = out if out is not None else default_out(experiment, f"retrain-rank{rank}")
     check_apart_from_inputs(target, {"data set": data}, experiment)
     table, grid, settings = load_leaderboard(experiment)
     trial = pick_rank(table, grid, settings.metric, rank, experiment)
@@ -213,8 +206,8 @@ def _summary(
     source: Path,
     data: Any,
 ) -> dict[str, Any]:
-    n_val = len(data.y_val) if settings.task == "classify" else len(data.lr_val)
-    n_train = len(data.y_train) if settings.task == "classify" else len(data.lr_train)
+    n_val = len(data.y_val) if settings.task == CLASSIFY_NAME else len(data.lr_val)
+    n_train = len(data.y_train) if settings.task == CLASSIFY_NAME else len(data.lr_train)
     return {
         "task": settings.task,
         "experiment": experiment,

@@ -9,8 +9,10 @@ from typing import Any
 import pandas as pd
 from ray.tune import ResultGrid
 
+from experiments.ray_adapter import trial_records
+from experiments.settings import ExperimentSettings
+from experiments.trials import load_results
 from lensing.errors import LensSearchError
-from results.experiment import ExperimentSettings, load_results
 from results.leaderboard import build_leaderboard
 
 
@@ -28,7 +30,7 @@ class RankedTrial:
 
 def trial_configs(grid: ResultGrid) -> dict[str, dict[str, Any]]:
     """Each trial's config as Ray stored it (typed values, not the CSV's strings)."""
-    return {t.trial_id: dict(t.config) for t in grid._experiment_analysis.trials}
+    return {t.trial_id: t.config for t in trial_records(grid)}
 
 
 def load_leaderboard(experiment: str) -> tuple[pd.DataFrame, ResultGrid, ExperimentSettings]:

@@ -1,4 +1,4 @@
-"""Optuna's own matplotlib figures of the study a search kept on disk (``search.study``).
+"""Optuna's own matplotlib figures of the study a search kept on disk (``experiments.study``).
 
 Where Optuna draws a figure (parameter importances, parallel coordinates, slice plots),
 ``results.plots`` uses it on the stored study; the project's own plots stay for what Optuna has
@@ -16,17 +16,18 @@ from matplotlib.figure import Figure
 from optuna.trial import TrialState
 from optuna.visualization import matplotlib as optuna_plots
 
+from experiments.storage import is_uri
+from experiments.study import load_study
 from lensing.errors import LensSearchError
 from results.figures import save
 from results.importance import MIN_TRIALS
-from search.study import load_study
 
 STUDY_FILES = ("importance.png", "top_trials.png", "slice.png")
 
 
 def stored_study(experiment: str) -> optuna.Study | None:
     """The experiment's study when its journal is on local disk with enough completed trials."""
-    if "://" in experiment:
+    if is_uri(experiment):
         return None
     try:
         study = load_study(experiment)

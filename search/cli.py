@@ -9,9 +9,9 @@ import typing
 from collections.abc import Sequence
 from dataclasses import MISSING
 
+from experiments.tasks import TASKS, Task
 from lensing.cli import OneLineParser, run_cli
 from search.config import STOPPED_TRIAL_POLICIES, SearchConfig, setting_fields
-from search.tasks import TASKS, Task
 
 BACKBONE_ONLY = ("per_class", "sim_size", "image_size", "backbone", "weights")
 CHOICES = {"stopped_trials": STOPPED_TRIAL_POLICIES}

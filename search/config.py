@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from lensing.errors import LensSearchError
+from lensing.simulate import DEFAULT_PER_CLASS, DEFAULT_SIZE
 
 STOPPED_TRIAL_POLICIES = ("pruned", "complete")
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -54,12 +55,12 @@ class SearchConfig:
     per_class: int | None = option(
         None,
         "classification without --data: lenses per class of the simulated data set "
-        "(default 3000, a fifth of them for validation)",
+        f"(default {DEFAULT_PER_CLASS}, a fifth of them for validation)",
     )
     sim_size: int | None = option(
         None,
         "classification without --data: pixels a side of the simulated data set "
-        "(default 150; the field of view stays 7.5 arcsec)",
+        f"(default {DEFAULT_SIZE}; the field of view stays 7.5 arcsec)",
     )
     image_size: int = option(
         128,

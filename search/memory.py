@@ -24,8 +24,8 @@ from spaces import ChoiceParam, FloatParam, IntParam, Param
 from trainables.backbones import ALIASES
 
 if TYPE_CHECKING:
+    from experiments.tasks import Task
     from search.config import SearchConfig
-    from search.tasks import Task
 
 FLOAT_BYTES = 4
 GIB = 2**30

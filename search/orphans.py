@@ -15,6 +15,8 @@ from pathlib import Path
 
 from ray.tune import ExperimentAnalysis
 
+from experiments.storage import is_uri
+
 ORPHANS_DIR = "orphans"
 PARAMS_FILE = "params.json"
 
@@ -42,7 +44,7 @@ def set_aside_orphans(experiment: str) -> str | None:
 
     Experiments on URI storage (s3://...) are left as they are: their orphans are never read.
     """
-    if "://" in experiment:
+    if is_uri(experiment):
         return None
     orphans = find_orphans(experiment)
     if not orphans:

@@ -21,7 +21,8 @@ from typing import Any
 import pandas as pd
 from ray.tune import Callback, ResultGrid
 
-from results.leaderboard import STATUS_ERRORED, error_line
+from experiments.ray_adapter import trial_records
+from experiments.trials import STATUS_ERRORED, error_line
 from search.config import SearchConfig
 
 EXIT_OK = 0
@@ -105,7 +106,7 @@ def stop_interrupted(task_name: str, config: SearchConfig) -> SearchInterrupted:
 def trial_errors(grid: ResultGrid) -> list[TrialError]:
     """The errored trials of ``grid``, with the error.txt Tune wrote in each trial folder."""
     found = []
-    for result, trial in zip(grid, grid._experiment_analysis.trials, strict=True):
+    for result, trial in zip(grid, trial_records(grid), strict=True):
         if result.error is not None:
             file = f"{result.path}/{ERROR_FILE}"
             found.append(TrialError(trial.trial_id, error_line(result.error), file))

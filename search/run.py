@@ -19,17 +19,28 @@ from ray.tune.logger import TBXLoggerCallback  # noqa: E402
 from ray.tune.schedulers import ASHAScheduler  # noqa: E402
 from ray.tune.search import ConcurrencyLimiter, Searcher  # noqa: E402
 
-from lensing.cli import NORMAL, QUIET, verbosity  # noqa: E402
-from lensing.errors import LensSearchError  # noqa: E402
-from results.experiment import (  # noqa: E402
+from experiments.settings import (  # noqa: E402
     LEADERBOARD_FILE,
     SETTINGS_FILE,
     ExperimentSettings,
     read_settings,
-    refuse_shared_writable,
-    write_private,
     write_settings,
 )
+from experiments.storage import (  # noqa: E402
+    ensure_writable,
+    experiment_exists,
+    experiment_name,
+    experiment_path,
+    is_uri,
+    list_experiments,
+    refuse_shared_writable,
+    resolve_storage,
+    write_private,
+)
+from experiments.study import JOURNAL_FILE, driver_folder  # noqa: E402
+from experiments.tasks import Task  # noqa: E402
+from lensing.cli import NORMAL, QUIET, verbosity  # noqa: E402
+from lensing.errors import LensSearchError  # noqa: E402
 from results.leaderboard import build_leaderboard, format_table, write_leaderboard  # noqa: E402
 from search.cluster import check_join, cluster_shape, connect, trial_resources  # noqa: E402
 from search.config import CHANGEABLE_ON_RESUME, SearchConfig, check_resume_flags  # noqa: E402
@@ -38,18 +49,8 @@ from search.memory import check_search_fits  # noqa: E402
 from search.orphans import set_aside_orphans  # noqa: E402
 from search.outcome import SigintWatch, stop_interrupted, trial_errors, was_interrupted  # noqa: E402
 from search.searcher import JournalOptunaSearch, PruneAwareOptunaSearch  # noqa: E402
-from search.storage import (  # noqa: E402
-    StorageWatch,
-    ensure_writable,
-    experiment_exists,
-    experiment_path,
-    is_uri,
-    list_experiments,
-    resolve_storage,
-)
-from search.study import JOURNAL_FILE, driver_folder  # noqa: E402
+from search.storage import StorageWatch  # noqa: E402
 from search.summary import summarize  # noqa: E402
-from search.tasks import Task  # noqa: E402
 from spaces import SearchSpace  # noqa: E402
 from trainables import make_tune_trainable  # noqa: E402
 
@@ -67,7 +68,7 @@ def make_searcher(
     """Optuna's TPE over the task's space, with the task's metric and mode passed explicitly.
 
     With ``experiment`` (its folder) the study is kept on disk there, named after it
-    (``search.study``); without, in memory.
+    (``experiments.study``); without, in memory.
     """
     common: dict[str, Any] = {
         "space": space.define_by_run,
@@ -103,7 +104,7 @@ def study_location(experiment: str) -> dict[str, Any]:
     """The searcher's journal, study name and (for remote storage) the folder it is copied to."""
     folder = driver_folder(experiment)
     mirror = experiment if is_uri(experiment) else None
-    name = experiment.rstrip("/").rsplit("/", 1)[-1]
+    name = experiment_name(experiment)
     return {"journal": str(folder / JOURNAL_FILE), "study_name": name, "mirror": mirror}
 
 

@@ -13,7 +13,7 @@ from optuna.trial import TrialState
 from ray.tune.result import TRAINING_ITERATION
 from ray.tune.search.optuna import OptunaSearch
 
-from search.study import JOURNAL_FILE, download_journal, journal_storage
+from experiments.study import JOURNAL_FILE, download_journal, journal_storage
 
 logger = logging.getLogger(__name__)
 

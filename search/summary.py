@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from results.leaderboard import STATUS_ERRORED, STATUS_STOPPED
+from experiments.trials import STATUS_ERRORED, STATUS_STOPPED
 from search.config import SearchConfig
 from search.outcome import EXIT_ALL_ERRORED, TrialError, error_lines, exit_status, where_errors_are
 

@@ -25,7 +25,7 @@ up to them, never past): lr in (0, 1], dropout in [0, 1), the three augmentation
 integers >= 1.
 
 The ``cnn_*`` parameters shape only the ``cnn`` backbone (``BACKBONE_PARAMS``): a search of
-another backbone leaves them out (``search.tasks.Task.searched_space``). Their defaults (16
+another backbone leaves them out (``experiments.tasks.Task.searched_space``). Their defaults (16
 filters, 4 stages of 2 blocks: 16-128 filters, 8 convolutions) are what the model is built with
 when a config lacks them.
 """

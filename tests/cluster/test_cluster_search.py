@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from results.leaderboard import STATUS_COMPLETED, STATUS_STOPPED
+from experiments.trials import STATUS_COMPLETED, STATUS_STOPPED
 from search.localcluster import AUTH_ENV_VARS, LocalCluster, local_multinode_cluster
 
 pytestmark = pytest.mark.slow

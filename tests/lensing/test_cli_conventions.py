@@ -37,8 +37,8 @@ def test_every_command_has_quiet_and_verbose(
     module: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     if module == "search.superres":
+        from experiments.tasks import TASKS
         from search.cli import build_parser
-        from search.tasks import TASKS
 
         text = build_parser(TASKS["superres"]).format_help()
     else:

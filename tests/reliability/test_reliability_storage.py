@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from results.leaderboard import STATUS_COMPLETED
+from experiments.trials import STATUS_COMPLETED
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = 2

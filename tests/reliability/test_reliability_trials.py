@@ -16,12 +16,12 @@ import pandas as pd
 import pytest
 import ray
 
-from results.leaderboard import STATUS_COMPLETED, STATUS_ERRORED, STATUS_STOPPED
+from experiments.tasks import SUPERRES
+from experiments.trials import STATUS_COMPLETED, STATUS_ERRORED, STATUS_STOPPED
 from search.cli import main_for
 from search.config import SearchConfig
 from search.outcome import EXIT_ALL_ERRORED, EXIT_OK, exit_status
 from search.run import run_search
-from search.tasks import SUPERRES
 
 
 @pytest.fixture

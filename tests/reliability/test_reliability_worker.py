@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from results.leaderboard import STATUS_COMPLETED
+from experiments.trials import STATUS_COMPLETED
 from search.localcluster import LocalCluster, local_multinode_cluster
 
 pytestmark = pytest.mark.slow

@@ -50,9 +50,9 @@ def experiments(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, Path]:
     """One tiny search per task: SR (4 samples, ASHA may stop some), classify (all complete)."""
+    from experiments.tasks import TASKS
     from search.config import SearchConfig
     from search.run import run_search
-    from search.tasks import TASKS
 
     storage = tmp_path_factory.mktemp("runs")
     space = storage / "sr_space.json"

@@ -9,8 +9,8 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState, create_trial
 
+from experiments.study import JOURNAL_FILE, journal_storage
 from results.study_plots import importances, save_study_figures, stored_study, top_study
-from search.study import JOURNAL_FILE, journal_storage
 
 DISTRIBUTIONS = {
     "lr": FloatDistribution(1e-4, 1e-2, log=True),

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from experiments.tasks import CLASSIFY, SUPERRES
 from search.cli import build_parser, main_for, parse_config
 from search.config import SearchConfig
-from search.tasks import CLASSIFY, SUPERRES
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from experiments.tasks import CLASSIFY, SUPERRES
 from lensing.errors import LensSearchError
 from search.cli import parse_config
 from search.config import MAX_SEED, SearchConfig, check_name, resume_conflicts
@@ -20,7 +21,6 @@ from search.memory import (
     cnn_parameters,
     largest_value,
 )
-from search.tasks import CLASSIFY, SUPERRES
 
 
 @pytest.mark.parametrize("name", ["superres-20261201-190000", "a", "run_1.b-2", "x" * 100])
@@ -115,7 +115,7 @@ def test_a_search_writes_files_nobody_else_can_write(tmp_path: Path) -> None:
     """Under umask 002 an experiment would be group-writable, and then refused when read back."""
     import os
 
-    from results.experiment import refuse_shared_writable, write_private
+    from experiments.storage import refuse_shared_writable, write_private
 
     previous = os.umask(0o002)
     try:

@@ -22,8 +22,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from experiments.study import JOURNAL_FILE
 from search.console import LOG_FILE
-from search.study import JOURNAL_FILE
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = 3
@@ -226,7 +226,7 @@ def test_live_table_shows_every_searched_parameter(search: LiveSearch) -> None:
 def test_study_on_disk_matches_the_search(search: LiveSearch) -> None:
     import optuna
 
-    from search.study import load_study
+    from experiments.study import load_study
 
     search.wait()
     study = optuna.load_study(

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from results.leaderboard import STATUS_COMPLETED, STATUS_STOPPED
+from experiments.trials import STATUS_COMPLETED, STATUS_STOPPED
 from results.leaderboard import main as leaderboard_main
 from search.localcluster import kill_sessions
 from search.orphans import ORPHANS_DIR
@@ -148,7 +148,7 @@ def assert_one_study(experiment: Path, table: pd.DataFrame) -> None:
     A trial sampled after Tune last saved its state is unknown to Tune when it resumes (Tune
     samples a new one instead); the study keeps it marked FAIL.
     """
-    from search.study import load_study
+    from experiments.study import load_study
 
     study = load_study(experiment)
     assert study.study_name == "r"

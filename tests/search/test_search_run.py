@@ -7,11 +7,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from results.experiment import load_results, read_settings
-from results.leaderboard import STATUS_COMPLETED, STATUS_STOPPED
+from experiments.settings import read_settings
+from experiments.tasks import CLASSIFY, SUPERRES
+from experiments.trials import STATUS_COMPLETED, STATUS_STOPPED, load_results
 from search.config import SearchConfig
 from search.run import run_search
-from search.tasks import CLASSIFY, SUPERRES
 
 
 def check_against_result_grid(table: pd.DataFrame, experiment: Path, metric: str) -> None:

@@ -8,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from experiments.tasks import CLASSIFY, SUPERRES
 from search.config import SearchConfig
 from search.run import _fixed_training_args
-from search.tasks import CLASSIFY, SUPERRES
 
 REPO = Path(__file__).resolve().parents[2]
 PROBE = """

@@ -1,4 +1,8 @@
-"""The two DeepLense tasks as the search sees them: metric, space, data, defaults."""
+"""The task registry: the two DeepLense tasks with their metric, space, data and defaults.
+
+Both the search (what to optimise, what to sample) and the results commands (what a stored
+experiment's task means) read it here.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lensing.cache import TASKS as TASK_NAMES
 from lensing.errors import LensSearchError
+from lensing.simulate import DEFAULT_PAIRS, DEFAULT_PER_CLASS, DEFAULT_PRESET, DEFAULT_SIZE
 from spaces import (
     CLASSIFY_SPACE,
     SUPERRES_SPACE,
@@ -16,6 +22,7 @@ from spaces import (
 )
 from spaces.classify import BACKBONE_PARAMS
 
+CLASSIFY_NAME, SUPERRES_NAME = TASK_NAMES
 DEFAULT_BACKBONE = "inception_resnet_v2"
 
 FROM_SCRATCH_FIXED = {"fine_tune_fraction": 1.0}
@@ -93,7 +100,7 @@ class Task:
         """Load the task's data set from ``path`` (raises LensSearchError on bad data)."""
         from lensing.load import load_classification, load_superres
 
-        if self.name == "classify":
+        if self.name == CLASSIFY_NAME:
             return load_classification(path, image_size=image_size)
         return load_superres(path)
 
@@ -110,20 +117,24 @@ class Task:
 
 
 CLASSIFY = Task(
-    name="classify",
+    name=CLASSIFY_NAME,
     metric="val_auc",
     mode="max",
     space=CLASSIFY_SPACE,
-    default_simulation={"preset": "model1", "per_class": 3000, "size": 150},
+    default_simulation={
+        "preset": DEFAULT_PRESET,
+        "per_class": DEFAULT_PER_CLASS,
+        "size": DEFAULT_SIZE,
+    },
     has_backbone=True,
 )
 
 SUPERRES = Task(
-    name="superres",
+    name=SUPERRES_NAME,
     metric="val_psnr",
     mode="max",
     space=SUPERRES_SPACE,
-    default_simulation={"pairs": 1000},
+    default_simulation={"pairs": DEFAULT_PAIRS},
 )
 
 TASKS = {task.name: task for task in (CLASSIFY, SUPERRES)}

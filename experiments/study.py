@@ -22,6 +22,7 @@ import pyarrow.fs
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend
 
+from experiments.storage import experiment_name, filesystem, is_uri
 from lensing.errors import LensSearchError
 
 JOURNAL_FILE = "optuna-journal.log"
@@ -41,7 +42,7 @@ def find_journal(experiment: str | Path) -> Path:
     For an experiment on remote storage (``s3://...``): the driver's live journal when this
     runs where the search runs (its head node), else the copy saved with the experiment.
     """
-    if "://" in str(experiment):
+    if is_uri(experiment):
         local = driver_folder(str(experiment)) / JOURNAL_FILE
         if not local.is_file() and not download_journal(str(experiment), local):
             raise LensSearchError(f"{experiment}: no {JOURNAL_FILE} there (yet)")
@@ -74,7 +75,7 @@ def download_journal(experiment_uri: str, journal: Path) -> bool:
     Returns False when the experiment has no journal. A journal only grows, so the longer copy
     is the newer one.
     """
-    fs, folder = pyarrow.fs.FileSystem.from_uri(experiment_uri)
+    fs, folder = filesystem(experiment_uri)
     source = f"{folder}/{JOURNAL_FILE}"
     info = fs.get_file_info(source)
     if info.type != pyarrow.fs.FileType.File:
@@ -93,8 +94,8 @@ def driver_folder(experiment: str) -> Path:
     For remote storage (``s3://...``) a local folder of the driver (its journal is copied to
     the experiment folder with Tune's state, see ``search.searcher.JournalOptunaSearch``).
     """
-    if "://" not in experiment:
+    if not is_uri(experiment):
         return Path(experiment)
     digest = hashlib.sha1(experiment.encode()).hexdigest()[:8]
-    name = experiment.rstrip("/").rsplit("/", 1)[-1]
+    name = experiment_name(experiment)
     return Path(tempfile.gettempdir()) / "lens-search" / f"{name}-{digest}"

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from experiments.study import JOURNAL_FILE, load_study
+from experiments.tasks import TASKS
 from search.searcher import PruneAwareOptunaSearch
-from search.study import JOURNAL_FILE, load_study
-from search.tasks import TASKS
 
 SPACE = TASKS["superres"].space
 
