@@ -172,11 +172,6 @@ class BatchNormCalibrator:
         return len(self.norms)
 
 
-def recalibrate_batch_norm(network: keras.Model, batches: Iterable[Any]) -> int:
-    """One-off ``BatchNormCalibrator(network)(batches)``; returns the layers recalibrated."""
-    return BatchNormCalibrator(network)(batches)
-
-
 def random_state_variables(model: keras.Model) -> list[Any]:
     """The state variables of every ``SeedGenerator`` in ``model``, in layer order.
 
