@@ -20,14 +20,14 @@ from spaces import (
     SearchSpace,
     load_space_overrides,
 )
-from spaces.classify import BACKBONE_PARAMS
+from trainables.backbones import (
+    DEFAULT_BACKBONE,
+    FROM_SCRATCH_FIXED,
+    backbone_name,
+    other_backbone_params,
+)
 
 CLASSIFY_NAME, SUPERRES_NAME = TASK_NAMES
-DEFAULT_BACKBONE = "inception_resnet_v2"
-
-FROM_SCRATCH_FIXED = {"fine_tune_fraction": 1.0}
-"""Parameters fixed when a backbone starts from random weights: freezing layers that never
-learned anything only removes capacity (the search would spend trials finding that out)."""
 
 
 @dataclass(frozen=True)
@@ -51,10 +51,10 @@ class Task:
     ) -> SearchSpace:
         """The space a search samples: the task's, with ``--space`` overrides applied.
 
-        Parameters of another backbone than ``backbone`` (``BACKBONE_PARAMS``) are left out, and
-        an overrides file that sets one is refused. A backbone without pretrained weights
-        (``weights`` None) trains every layer: ``FROM_SCRATCH_FIXED`` is fixed, and an overrides
-        file that sets it otherwise is refused.
+        Parameters of another backbone than ``backbone`` are left out, and an overrides file
+        that sets one is refused. A backbone without pretrained weights (``weights`` None) trains
+        every layer: ``FROM_SCRATCH_FIXED`` is fixed, and an overrides file that sets it otherwise
+        is refused (both rules are ``trainables.backbones``').
         """
         overrides = load_space_overrides(Path(space_file)) if space_file else {}
         space = self.space.with_overrides(overrides) if overrides else self.space
@@ -81,12 +81,8 @@ class Task:
         backbone: str | None,
     ) -> SearchSpace:
         """``space`` without the parameters of backbones other than ``backbone``."""
-        from trainables.backbones import backbone_name
-
         chosen = backbone_name(backbone or DEFAULT_BACKBONE)
-        others = {
-            name for owner, names in BACKBONE_PARAMS.items() if owner != chosen for name in names
-        }
+        others = other_backbone_params(chosen)
         refused = sorted(others & set(overrides))
         if refused:
             raise LensSearchError(

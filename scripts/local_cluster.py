@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from search.localcluster import DEFAULT_TOKEN_PATH, LocalCluster, start_local_cluster  # noqa: E402
+from tests.harness.localcluster import DEFAULT_TOKEN_PATH, LocalCluster, start_local_cluster  # noqa: E402
 
 DEFAULT_DIR = Path("/tmp/lens-search-ray")
 

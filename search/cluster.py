@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import ray
 
 from lensing.errors import LensSearchError
-from search.rayauth import refresh_ray_auth, use_cluster_auth
+from search.ray_adapter import refresh_ray_auth
+from search.rayauth import use_cluster_auth
 
 PROBE_TIMEOUT_S = 5.0
 

@@ -9,6 +9,13 @@ from typing import Any
 
 from lensing.errors import LensSearchError
 from lensing.simulate import DEFAULT_PER_CLASS, DEFAULT_SIZE
+from trainables.backbones import (
+    BACKBONES,
+    DEFAULT_BACKBONE,
+    image_size_limits,
+    is_backbone,
+    min_image_size,
+)
 
 STOPPED_TRIAL_POLICIES = ("pruned", "complete")
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -64,11 +71,10 @@ class SearchConfig:
     )
     image_size: int = option(
         128,
-        "classification: images are resized to this many pixels a side "
-        "(>= 75 for inception_resnet_v2, >= 16 for cnn)",
+        f"classification: images are resized to this many pixels a side ({image_size_limits()})",
     )
     backbone: str = option(
-        "inception_resnet_v2",
+        DEFAULT_BACKBONE,
         "classification backbone: inception_resnet_v2 (for GPUs) or cnn, a plain CNN trained "
         "from scratch whose depth and filter counts are searched (fits a CPU)",
     )
@@ -190,26 +196,25 @@ class SearchConfig:
                     f"--sim-size must be at least 16, got {self.sim_size}",
                 ),
             ]
-            from trainables.backbones import ALIASES, BACKBONES, MIN_IMAGE_SIZE
-
-            backbone = ALIASES.get(self.backbone, self.backbone)
-            checks.append(
-                (
-                    backbone in BACKBONES,
-                    f"--backbone must be one of {', '.join(BACKBONES)}, got {self.backbone!r}",
-                )
-            )
-            min_size = MIN_IMAGE_SIZE.get(backbone, 0)
-            checks.append(
-                (
-                    self.image_size >= min_size,
-                    f"--image-size must be at least {min_size} for {self.backbone}, "
-                    f"got {self.image_size}",
-                )
-            )
+            checks += self._backbone_checks()
         for ok, message in checks:
             if not ok:
                 raise LensSearchError(message)
+
+    def _backbone_checks(self) -> list[tuple[bool, str]]:
+        """--backbone and --image-size, checked with the facts ``trainables.backbones`` owns."""
+        if not is_backbone(self.backbone):
+            return [
+                (False, f"--backbone must be one of {', '.join(BACKBONES)}, got {self.backbone!r}")
+            ]
+        min_size = min_image_size(self.backbone)
+        return [
+            (
+                self.image_size >= min_size,
+                f"--image-size must be at least {min_size} for {self.backbone}, "
+                f"got {self.image_size}",
+            )
+        ]
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as a plain dict (written next to the experiment)."""

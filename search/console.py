@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lensing.cli import PACKAGES, VERBOSE
+from search.ray_adapter import worker_output_to
 
 LOG_FILE = "search.log"
 LIBRARY_LOGGERS = ("ray", "optuna", "py.warnings", "tensorflow", "absl")
@@ -73,8 +74,6 @@ def trial_output_to_file(verbosity: int) -> Iterator[None]:
     Ray's driver prints each worker's stdout/stderr through a dispatcher of named handlers;
     below ``--verbose`` Ray's printer is taken off it for the search and put back afterwards.
     """
-    from ray._private.ray_logging import global_worker_stdstream_dispatcher as dispatcher
-
     logger = logging.getLogger(TRIAL_OUTPUT_LOGGER)
 
     def write(data: dict[str, Any]) -> None:
@@ -85,18 +84,6 @@ def trial_output_to_file(verbosity: int) -> Iterator[None]:
         for line in data.get("lines", []):
             logger.info("%s %s", where, line)
 
-    removed = [] if verbosity >= VERBOSE else _take_handler(dispatcher, RAY_PRINTER)
-    dispatcher.add_handler(OUR_PRINTER, write)
-    try:
+    replacing = None if verbosity >= VERBOSE else RAY_PRINTER
+    with worker_output_to(OUR_PRINTER, write, replacing=replacing):
         yield
-    finally:
-        dispatcher.remove_handler(OUR_PRINTER)
-        for name, handler in removed:
-            dispatcher.add_handler(name, handler)
-
-
-def _take_handler(dispatcher: Any, name: str) -> list[tuple[str, Any]]:
-    """Remove the dispatcher's handlers called ``name``; returns them to be put back."""
-    taken = [pair for pair in dispatcher.handlers if pair[0] == name]
-    dispatcher.remove_handler(name)
-    return taken

@@ -1,4 +1,4 @@
-"""Which authentication a Ray cluster wants, asked of the cluster itself (the only private Ray use).
+"""Which authentication a Ray cluster wants, asked of the cluster itself.
 
 Ray 2.60 reads ``RAY_AUTH_MODE`` once and never asks the cluster: a driver in token mode joins a
 cluster without token authentication, and then every trial actor is cancelled before it runs; a
@@ -6,7 +6,8 @@ driver without a token is refused by a cluster with one. A token left in ``~/.ra
 embedded search says nothing about the cluster being joined, so the mode is found by asking the
 cluster's GCS once without a token (refused: the cluster wants one) and, if so, once with the token
 (refused: it is the wrong token). Each question runs in a short child process because Ray's GCS
-client logs its refusals on stderr and caches the mode for the whole process.
+client logs its refusals on stderr and caches the mode for the whole process. The Ray internals
+this needs live in ``search.ray_adapter``.
 """
 
 from __future__ import annotations
@@ -18,22 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lensing.errors import LensSearchError
+from search.ray_adapter import GCS_AUTH_PROBE, local_cluster_address, refresh_ray_auth
 
 ASK_TIMEOUT_S = 60.0
 ACCEPTED, REFUSED = "accepted", "refused"
-
-_ASK_GCS = """
-import sys
-from ray._raylet import GcsClient
-from ray.exceptions import AuthenticationError
-try:
-    client = GcsClient(address=sys.argv[1])
-    client.internal_kv_get(b"session_name", namespace=b"session", timeout=10)
-except AuthenticationError:
-    print("refused")
-else:
-    print("accepted")
-"""
 
 
 @dataclass(frozen=True)
@@ -44,21 +33,11 @@ class TokenSource:
     shown: str
 
 
-def refresh_ray_auth() -> None:
-    """Make an already imported Ray re-read RAY_AUTH_* (it caches them at import)."""
-    from ray._raylet import AuthenticationTokenLoader, Config
-
-    Config.initialize("")
-    AuthenticationTokenLoader.instance().reset_cache()
-
-
 def gcs_address(address: str) -> str:
     """HOST:PORT of the cluster's GCS; ``auto`` is looked up like ``ray.init`` does."""
     if address != "auto":
         return address.split("://", 1)[-1]
-    from ray._private.services import canonicalize_bootstrap_address
-
-    found = canonicalize_bootstrap_address("auto")
+    found = local_cluster_address()
     if found is None:
         raise LensSearchError(
             "--address auto: no running Ray cluster found on this machine (start one with "
@@ -93,7 +72,7 @@ def ask_gcs(address: str, auth: dict[str, str]) -> str:
     env = {**os.environ, **auth}
     try:
         done = subprocess.run(
-            [sys.executable, "-c", _ASK_GCS, address],
+            [sys.executable, "-c", GCS_AUTH_PROBE, address],
             env=env,
             capture_output=True,
             text=True,

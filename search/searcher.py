@@ -14,6 +14,14 @@ from ray.tune.result import TRAINING_ITERATION
 from ray.tune.search.optuna import OptunaSearch
 
 from experiments.study import JOURNAL_FILE, download_journal, journal_storage
+from search.optuna_adapter import (
+    asked_trial,
+    reattach_study,
+    searcher_study,
+    tell_pruned,
+    unknown_running_trials,
+    was_told,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -37,10 +45,11 @@ class JournalOptunaSearch(OptunaSearch):
         if journal is not None:
             kwargs["storage"] = journal_storage(journal)
         super().__init__(*args, **kwargs)
-        if journal is not None and self._ot_study is not None and isinstance(self.metric, str):
+        study = searcher_study(self)
+        if journal is not None and study is not None and isinstance(self.metric, str):
             with warnings.catch_warnings():  # experimental in Optuna 5; names the dashboard's axis
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                self._ot_study.set_metric_names([self.metric])
+                study.set_metric_names([self.metric])
 
     def on_trial_complete(
         self, trial_id: str, result: dict | None = None, error: bool = False
@@ -54,11 +63,12 @@ class JournalOptunaSearch(OptunaSearch):
         Tune hands a trial's last result to ``on_trial_complete`` only, never to
         ``on_trial_result``, so without this the study's learning curves miss their last epoch.
         """
-        if trial_id in self._completed_trials or trial_id not in self._ot_trials or not result:
+        trial = asked_trial(self, trial_id)
+        if was_told(self, trial_id) or trial is None or not result:
             return
         value, step = result.get(self.metric), result.get(TRAINING_ITERATION)
         if isinstance(self.metric, str) and value is not None and step is not None:
-            self._ot_trials[trial_id].report(value, step)
+            trial.report(value, step)
 
     def save(self, checkpoint_path: str) -> None:
         super().save(checkpoint_path)
@@ -74,29 +84,15 @@ class JournalOptunaSearch(OptunaSearch):
         """Point the restored study and its open trials at the journal; fail lost trials."""
         if self._mirror:
             download_journal(self._mirror, Path(self._journal))
-        old = self._ot_study
-        self._storage = journal_storage(self._journal)
-        self._ot_study = optuna.create_study(
-            storage=self._storage,
-            sampler=old.sampler,
-            pruner=old.pruner,
-            study_name=self._study_name,
-            directions=old.directions,
-            load_if_exists=True,
-        )
-        self._ot_trials = {
-            trial_id: optuna.Trial(self._ot_study, trial._trial_id)
-            for trial_id, trial in self._ot_trials.items()
-        }
+        reattach_study(self, journal_storage(self._journal))
         self._fail_lost_trials()
 
     def _fail_lost_trials(self) -> None:
         """Mark FAIL the trials asked after Tune's last saved state: Tune has no record of them."""
-        known = {trial._trial_id for trial in self._ot_trials.values()}
-        for frozen in self._ot_study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            if frozen._trial_id not in known:
-                logger.info("study trial %d was lost when the search stopped", frozen.number)
-                self._ot_study.tell(frozen.number, state=TrialState.FAIL)
+        study = searcher_study(self)
+        for frozen in unknown_running_trials(self):
+            logger.info("study trial %d was lost when the search stopped", frozen.number)
+            study.tell(frozen.number, state=TrialState.FAIL)
 
 
 class PruneAwareOptunaSearch(JournalOptunaSearch):
@@ -122,9 +118,8 @@ class PruneAwareOptunaSearch(JournalOptunaSearch):
             and result.get(self.metric) is not None
             and result.get(self._epoch_attr, self._max_epochs) < self._max_epochs
         )
-        if not stopped_early or trial_id in self._completed_trials:
+        if not stopped_early or was_told(self, trial_id):
             super().on_trial_complete(trial_id, result=result, error=error)
             return
         self._report_last(trial_id, result)
-        self._ot_study.tell(self._ot_trials[trial_id], state=TrialState.PRUNED)
-        self._completed_trials.add(trial_id)
+        tell_pruned(self, trial_id)

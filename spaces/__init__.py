@@ -8,12 +8,9 @@ from spaces.params import Bounds, ChoiceParam, FixedParam, FloatParam, IntParam,
 from spaces.space import SearchSpace
 from spaces.superres import SUPERRES_SPACE
 
-SPACES = {"classify": CLASSIFY_SPACE, "superres": SUPERRES_SPACE}
-
 __all__ = [
     "CLASSIFY_SPACE",
     "SUPERRES_SPACE",
-    "SPACES",
     "Bounds",
     "ChoiceParam",
     "FixedParam",

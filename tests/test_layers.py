@@ -16,8 +16,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
 REPO = Path(__file__).resolve().parents[1]
 LAYERS = {
     "lensing": 0,
@@ -34,8 +32,6 @@ MODEL_LIBRARIES = ("keras", "tensorflow", "tf_keras")
 
 PRIVATE_API_ADAPTERS = ("*adapter*.py",)
 """Files (patterns relative to the repository) that may touch private Ray and Optuna names."""
-NOT_YET_ADAPTED = {"search/searcher.py", "search/rayauth.py", "search/console.py"}
-"""Files whose private uses still wait for their adapter; an entry fails once it is clean."""
 PRIVATE_ATTRIBUTES = ("_experiment_analysis", "_ot_*", "_completed_trials")
 PRIVATE_MODULE_ROOTS = ("ray", "optuna")
 
@@ -147,17 +143,10 @@ def test_private_ray_and_optuna_names_only_in_adapters() -> None:
     leaks = {
         relative: found
         for _, path in package_modules()
-        if not _is_adapter(relative := _relative(path)) and relative not in NOT_YET_ADAPTED
+        if not _is_adapter(relative := _relative(path))
         if (found := private_uses(_tree(path)))
     }
     assert leaks == {}
-
-
-@pytest.mark.parametrize("relative", sorted(NOT_YET_ADAPTED))
-def test_files_waiting_for_an_adapter_still_need_it(relative: str) -> None:
-    """An entry of NOT_YET_ADAPTED whose file became clean must leave the list."""
-    path = REPO / relative
-    assert path.is_file() and private_uses(_tree(path)), f"remove {relative} from NOT_YET_ADAPTED"
 
 
 def test_the_checks_see_what_they_refuse() -> None:

@@ -20,6 +20,7 @@ import keras
 import numpy as np
 
 from lensing.layout import CLASSES
+from trainables.backbones import DEFAULT_BACKBONE
 from trainables.loop import (
     BatchNormCalibrator,
     OnEpoch,
@@ -104,7 +105,7 @@ def train_classifier(
     data: Any,
     *,
     epochs: int,
-    backbone: str = "inception_resnet_v2",
+    backbone: str = DEFAULT_BACKBONE,
     image_size: int = 128,
     weights: str | Path | None = None,
     seed: int = 0,

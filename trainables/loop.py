@@ -17,13 +17,9 @@ before ``random_state`` existed still loads: training resumes with the seed gene
 states and says so in one warning (``logging``); one whose optimizer state does not load into
 the model resumes with a fresh optimizer, also with a warning.
 
-Test-only failure switch (reliability tests): with ``LENS_SEARCH_FAIL_AT_EPOCH=N`` in the
-environment, a trainer raises ``RuntimeError("injected failure at epoch N")`` once an epoch >= N
-has been checkpointed and reported to ``on_epoch`` (so Tune holds that checkpoint). With
-``LENS_SEARCH_FAIL_ONCE=1`` it fails only once per run: it leaves the marker file
-``injected_failure`` in the checkpoint folder, which travels with the checkpoint; a run resumed
-from a folder with the marker carries it on and does not fail again. Without ``FAIL_ONCE`` every
-attempt fails after its first epoch >= N.
+An epoch's checkpoint is complete before ``on_epoch`` is called, so an exception raised there (or
+after it) leaves a checkpoint to resume from; the reliability tests inject their failures that
+way, from a wrapper around the trainable (``tests/harness/failures.py``).
 """
 
 from __future__ import annotations
@@ -31,7 +27,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -44,7 +39,6 @@ from lensing.errors import LensSearchError
 
 WEIGHTS_FILE = "model.weights.h5"
 STATE_FILE = "state.json"
-FAIL_MARKER = "injected_failure"
 
 log = logging.getLogger(__name__)
 
@@ -172,11 +166,6 @@ class BatchNormCalibrator:
         return len(self.norms)
 
 
-def recalibrate_batch_norm(network: keras.Model, batches: Iterable[Any]) -> int:
-    """One-off ``BatchNormCalibrator(network)(batches)``; returns the layers recalibrated."""
-    return BatchNormCalibrator(network)(batches)
-
-
 def random_state_variables(model: keras.Model) -> list[Any]:
     """The state variables of every ``SeedGenerator`` in ``model``, in layer order.
 
@@ -264,21 +253,6 @@ def _restore_random_state(model: keras.Model, state: dict[str, Any], folder: Any
     )
 
 
-def _failure_due(epoch: int, folder: Path | None, resume_from: Path | None) -> bool:
-    """Whether the test-only failure switch fires now (see module docstring)."""
-    fail_at = os.environ.get("LENS_SEARCH_FAIL_AT_EPOCH", "").strip()
-    if not fail_at or epoch < int(fail_at):
-        return False
-    if os.environ.get("LENS_SEARCH_FAIL_ONCE", "").strip() in ("", "0"):
-        return True
-    folders = [f for f in (folder, resume_from) if f is not None]
-    if any((f / FAIL_MARKER).exists() for f in folders):
-        return False
-    if folder is not None:
-        (folder / FAIL_MARKER).write_text(f"injected failure at epoch {epoch}\n")
-    return True
-
-
 def run_epochs(
     model: keras.Model,
     *,
@@ -301,8 +275,6 @@ def run_epochs(
     history = load_checkpoint(model, resume) if resume is not None else []
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
-        if resume is not None and (resume / FAIL_MARKER).exists() and resume != folder:
-            shutil.copy(resume / FAIL_MARKER, folder / FAIL_MARKER)
     for epoch in range(len(history) + 1, epochs + 1):
         start = time.perf_counter()
         loss = train_epoch(epoch)
@@ -311,10 +283,6 @@ def run_epochs(
         history.append(metrics)
         if folder is not None:
             save_checkpoint(model, folder, history)
-        fail = _failure_due(epoch, folder, resume)
         if on_epoch is not None:
             on_epoch(dict(metrics), folder)
-        if fail:
-            fail_at = os.environ["LENS_SEARCH_FAIL_AT_EPOCH"].strip()
-            raise RuntimeError(f"injected failure at epoch {fail_at}")
     return history

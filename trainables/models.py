@@ -25,7 +25,7 @@ from keras import layers, ops
 
 from lensing.errors import LensSearchError
 from spaces.classify import BACKBONE_PARAMS, CLASSIFY_SPACE
-from trainables.backbones import MIN_IMAGE_SIZE, backbone_name
+from trainables.backbones import DEFAULT_BACKBONE, MIN_IMAGE_SIZE, backbone_name
 
 IMAGENET_FILE = "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
@@ -150,7 +150,7 @@ def build_classifier(
     config: dict[str, Any],
     *,
     image_size: int = 128,
-    backbone: str = "inception_resnet_v2",
+    backbone: str = DEFAULT_BACKBONE,
     weights: str | Path | None = None,
     num_classes: int = 3,
 ) -> keras.Model:

@@ -102,8 +102,9 @@ def make_tune_trainable(task: str, data: Any, **fixed: Any) -> Callable[..., Any
     if "epochs" not in fixed:
         raise LensSearchError(f"{task}: make_tune_trainable needs epochs=<max epochs per trial>")
     if task == "classify" and fixed.get("weights") is not None:
+        from trainables.backbones import DEFAULT_BACKBONE
         from trainables.models import resolve_weights
 
-        resolve_weights(fixed.get("backbone", "inception_resnet_v2"), fixed["weights"])
+        resolve_weights(fixed.get("backbone", DEFAULT_BACKBONE), fixed["weights"])
     function = _classify_fn if task == "classify" else _superres_fn
     return tune.with_parameters(function, data=data, fixed=fixed)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from search.localcluster import LocalCluster, connected, local_multinode_cluster
+from tests.harness.localcluster import LocalCluster, connected, local_multinode_cluster
 
 # The GCS declares a killed node dead after about period x threshold instead of 15 s.
 FAST_NODE_DEATH = {"RAY_health_check_period_ms": "500", "RAY_health_check_failure_threshold": "3"}

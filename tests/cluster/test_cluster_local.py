@@ -10,7 +10,7 @@ import pytest
 import ray
 from ray import cloudpickle, tune
 
-from search.localcluster import LocalCluster
+from tests.harness.localcluster import LocalCluster
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from experiments.trials import STATUS_COMPLETED, STATUS_STOPPED
-from search.localcluster import AUTH_ENV_VARS, LocalCluster, local_multinode_cluster
+from tests.harness.localcluster import AUTH_ENV_VARS, LocalCluster, local_multinode_cluster
 
 pytestmark = pytest.mark.slow
 

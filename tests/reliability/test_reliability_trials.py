@@ -1,8 +1,8 @@
 """A trial that raises is retried from its checkpoint; one that keeps failing is marked errored.
 
-Failures come from the test-only switch of ``trainables.loop`` (``LENS_SEARCH_FAIL_AT_EPOCH``,
-``LENS_SEARCH_FAIL_ONCE``). A local Ray's worker processes take the environment of the driver at
-``ray.init``, so each test sets the switch first and starts its own Ray.
+Failures come from the test harness (``tests.harness.failures``): the search's trainables are
+wrapped so that a trial raises right after reporting a chosen epoch. Each test starts its own
+local Ray.
 """
 
 from __future__ import annotations
@@ -22,14 +22,14 @@ from search.cli import main_for
 from search.config import SearchConfig
 from search.outcome import EXIT_ALL_ERRORED, EXIT_OK, exit_status
 from search.run import run_search
+from tests.harness.failures import FailureSwitch, inject_into_search
 
 
 @pytest.fixture
-def ray_with_env(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[None]:
-    """A local Ray started after the test's environment (``request.param``) is set."""
+def failing_ray(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[None]:
+    """A local Ray for a search whose trials fail per ``request.param`` (a FailureSwitch)."""
     assert not ray.is_initialized()
-    for name, value in request.param.items():
-        monkeypatch.setenv(name, value)
+    inject_into_search(monkeypatch, request.param)
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         yield
@@ -59,13 +59,9 @@ def reported(experiment: Path) -> dict[str, list[dict]]:
     return runs
 
 
-@pytest.mark.parametrize(
-    "ray_with_env",
-    [{"LENS_SEARCH_FAIL_AT_EPOCH": "2", "LENS_SEARCH_FAIL_ONCE": "1"}],
-    indirect=True,
-)
+@pytest.mark.parametrize("failing_ray", [FailureSwitch(fail_at=2, once=True)], indirect=True)
 def test_failed_trial_resumes_from_its_checkpoint(
-    ray_with_env: None, small_pairs: Path, tmp_path: Path
+    failing_ray: None, small_pairs: Path, tmp_path: Path
 ) -> None:
     config = SearchConfig(
         samples=2, max_epochs=3, grace_period=3, data=str(small_pairs),
@@ -84,9 +80,9 @@ def test_failed_trial_resumes_from_its_checkpoint(
         assert [r["iterations_since_restore"] for r in results] == [1, 2, 1], trial_id
 
 
-@pytest.mark.parametrize("ray_with_env", [{"LENS_SEARCH_FAIL_AT_EPOCH": "2"}], indirect=True)
+@pytest.mark.parametrize("failing_ray", [FailureSwitch(fail_at=2)], indirect=True)
 def test_trial_that_keeps_failing_is_errored_and_the_search_goes_on(
-    ray_with_env: None, small_pairs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    failing_ray: None, small_pairs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # One trial at a time: the first always passes ASHA's epoch-1 rung, so it reaches epoch 2 and
     # fails there on every attempt; the trials after it still run (ASHA may stop them at epoch 1).
@@ -129,9 +125,9 @@ def test_trial_that_keeps_failing_is_errored_and_the_search_goes_on(
     assert "finished in" in out
 
 
-@pytest.mark.parametrize("ray_with_env", [{"LENS_SEARCH_FAIL_AT_EPOCH": "1"}], indirect=True)
+@pytest.mark.parametrize("failing_ray", [FailureSwitch(fail_at=1)], indirect=True)
 def test_search_whose_every_trial_errored_exits_1_with_one_line_per_error(
-    ray_with_env: None, small_pairs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    failing_ray: None, small_pairs: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # Every trial fails right after reporting epoch 1; a grace period of 2 keeps ASHA from
     # stopping one on that report before its failure lands.

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from experiments.trials import STATUS_COMPLETED
-from search.localcluster import LocalCluster, local_multinode_cluster
+from tests.harness.localcluster import LocalCluster, local_multinode_cluster
 
 pytestmark = pytest.mark.slow
 

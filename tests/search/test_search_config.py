@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import pytest
@@ -12,13 +11,10 @@ from lensing.errors import LensSearchError
 from search.cli import parse_config
 from search.config import MAX_SEED, SearchConfig, check_name, resume_conflicts
 from search.memory import (
-    CNN_SHAPE,
     GIB,
     batch_bytes,
     check_batch_fits,
     check_search_fits,
-    cnn_floats_per_pixel,
-    cnn_parameters,
     largest_value,
 )
 
@@ -71,18 +67,6 @@ def test_resume_compares_only_the_flags_given(tmp_path: Path, monkeypatch) -> No
     ]
 
 
-@pytest.mark.parametrize("shape", [(16, 4, 2), (8, 2, 1), (24, 4, 2), (32, 5, 3)])
-def test_cnn_activation_count_matches_the_model(shape: tuple[int, int, int]) -> None:
-    """The per-pixel figure is a count of the layers' outputs, checked on the real model."""
-    from trainables.models import plain_cnn
-
-    config = dict(zip(CNN_SHAPE, shape, strict=True))
-    model = plain_cnn(32, **config)
-    floats = sum(math.prod(layer.output.shape[1:]) for layer in model.layers)
-    assert floats / 32**2 == cnn_floats_per_pixel(**config)
-    assert model.count_params() == cnn_parameters(**config)
-
-
 def test_a_huge_image_for_the_cnn_backbone_is_refused() -> None:
     with pytest.raises(LensSearchError, match="one batch of 64 images for cnn"):
         check_search_fits(CLASSIFY, SearchConfig(backbone="cnn", image_size=8192))
@@ -129,3 +113,35 @@ def test_a_search_writes_files_nobody_else_can_write(tmp_path: Path) -> None:
     (tmp_path / "exp").chmod(0o775)
     with pytest.raises(LensSearchError, match="exp is writable by the group"):
         refuse_shared_writable(str(tmp_path / "exp"))
+
+
+def test_image_size_limits_are_the_models_own(capsys: pytest.CaptureFixture[str]) -> None:
+    """The search refuses exactly the image sizes the backbones cannot be built for."""
+    from trainables.backbones import BACKBONES, image_size_limits, min_image_size
+    from trainables.models import build_classifier
+
+    for backbone in BACKBONES:
+        smallest = min_image_size(backbone)
+        SearchConfig(backbone=backbone, image_size=smallest).validate(has_backbone=True)
+        with pytest.raises(LensSearchError, match=f"at least {smallest} for {backbone}"):
+            SearchConfig(backbone=backbone, image_size=smallest - 1).validate(has_backbone=True)
+        with pytest.raises(LensSearchError, match=f"minimum {smallest}"):
+            build_classifier({}, image_size=smallest - 1, backbone=backbone)
+    with pytest.raises(SystemExit):
+        parse_config(CLASSIFY, ["--help"])
+    assert image_size_limits() in " ".join(capsys.readouterr().out.split())
+
+
+def test_the_search_settings_are_checked_without_keras() -> None:
+    """Bad flags are refused before Keras or TensorFlow is imported (they take seconds)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from search.cli import parse_config; from experiments.tasks import CLASSIFY; "
+        "from search.memory import check_search_fits; from search.config import SearchConfig; "
+        "check_search_fits(CLASSIFY, parse_config(CLASSIFY, ['--backbone', 'cnn'])); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('keras', 'tensorflow')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -76,7 +76,7 @@ def search(
     tiny_superres_dir: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveSearch]:
     """``python -m search.superres`` on tiny data, running in the background."""
-    from search.localcluster import kill_sessions
+    from tests.harness.localcluster import kill_sessions
 
     folder = tmp_path_factory.mktemp("live")
     space = folder / "space.json"

@@ -16,9 +16,9 @@ import pandas as pd
 
 from experiments.trials import STATUS_COMPLETED, STATUS_STOPPED
 from results.leaderboard import main as leaderboard_main
-from search.localcluster import kill_sessions
 from search.orphans import ORPHANS_DIR
 from search.outcome import EXIT_INTERRUPTED
+from tests.harness.localcluster import kill_sessions
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = 5

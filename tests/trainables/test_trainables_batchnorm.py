@@ -9,7 +9,7 @@ from keras import layers
 
 from spaces import CLASSIFY_SPACE
 from trainables.classify import recalibrate_classifier
-from trainables.loop import recalibrate_batch_norm
+from trainables.loop import BatchNormCalibrator
 from trainables.models import backbone_inputs, build_classifier, classifier_backbone
 
 
@@ -25,7 +25,7 @@ def test_moving_statistics_become_the_average_of_the_batch_statistics() -> None:
     batches = [rng.normal(2.0, 3.0, (5, 6, 6, 2)).astype("float32") for _ in range(3)]
     frozen_before = np.asarray(frozen.moving_mean).copy()
 
-    assert recalibrate_batch_norm(net, iter(batches)) == 2
+    assert BatchNormCalibrator(net)(iter(batches)) == 2
 
     conv = keras.Model(inputs, features)
     outs = [np.asarray(conv(b), dtype=np.float64) for b in batches]

@@ -1,4 +1,7 @@
-"""Model construction: backbones, freezing, weights handling, the SuperResCNN's bicubic start."""
+"""Model construction: backbones, freezing, weights handling, the SuperResCNN's bicubic start.
+
+Also the counted facts of ``trainables.footprint``, checked against the built models.
+"""
 
 from __future__ import annotations
 
@@ -12,12 +15,14 @@ import pytest
 
 from lensing.errors import LensSearchError
 from spaces import CLASSIFY_SPACE, SUPERRES_SPACE
+from trainables.footprint import CNN_SHAPE, cnn_floats_per_pixel, cnn_parameters
 from trainables.models import (
     IMAGENET_FILE,
     DepthToSpace,
     bicubic_upsample,
     build_classifier,
     build_superres,
+    plain_cnn,
 )
 from trainables.runtime import prepare_backend
 
@@ -123,6 +128,16 @@ def test_cnn_space_bounds_are_the_tested_extremes() -> None:
 def test_small_cnn_is_an_alias_of_cnn() -> None:
     model = build_classifier(CLASSIFY_SPACE.defaults(), image_size=16, backbone="small_cnn")
     assert model.get_layer("cnn") is not None
+
+
+@pytest.mark.parametrize("shape", [(16, 4, 2), (8, 2, 1), (24, 4, 2), (32, 5, 3)])
+def test_cnn_activation_count_matches_the_model(shape: tuple[int, int, int]) -> None:
+    """The per-pixel figure is a count of the layers' outputs, checked on the real model."""
+    config = dict(zip(CNN_SHAPE, shape, strict=True))
+    model = plain_cnn(32, **config)
+    floats = sum(math.prod(layer.output.shape[1:]) for layer in model.layers)
+    assert floats / 32**2 == cnn_floats_per_pixel(**config)
+    assert model.count_params() == cnn_parameters(**config)
 
 
 def test_depth_to_space_matches_tensorflow() -> None:

@@ -24,6 +24,7 @@ from ray import tune
 
 from lensing.load import load_classification
 from spaces import CLASSIFY_SPACE, SUPERRES_SPACE
+from tests.harness.failures import FailureSwitch, with_injected_failures
 from trainables.classify import train_classifier
 from trainables.loop import STATE_FILE, OnEpoch, load_checkpoint, random_state_variables
 from trainables.models import build_superres
@@ -195,19 +196,21 @@ def test_classifier_with_augmentation_resumed_after_epoch_2_ends_as_if_never_int
 def test_tune_trial_retried_after_failing_at_epoch_2_ends_as_an_uninterrupted_run(
     superres_runs: types.SimpleNamespace, pairs: types.SimpleNamespace, tmp_path: Path
 ) -> None:
-    # The failure switch must reach Ray's workers: they take their environment from runtime_env.
+    # Determinism must reach Ray's workers: they take their environment from runtime_env.
     assert not ray.is_initialized()
-    fail_once = {"LENS_SEARCH_FAIL_AT_EPOCH": "2", "LENS_SEARCH_FAIL_ONCE": "1"}
     ray.init(
         address="local",
         num_cpus=2,
         include_dashboard=False,
         log_to_driver=False,
-        runtime_env={"env_vars": {**DETERMINISTIC, **fail_once}},
+        runtime_env={"env_vars": DETERMINISTIC},
     )
     try:
         results = tune.Tuner(
-            make_tune_trainable("superres", pairs, epochs=EPOCHS, seed=SEED),
+            with_injected_failures(
+                make_tune_trainable("superres", pairs, epochs=EPOCHS, seed=SEED),
+                FailureSwitch(fail_at=2, once=True),
+            ),
             param_space=SR_CONFIG,
             tune_config=tune.TuneConfig(num_samples=1),
             run_config=tune.RunConfig(

@@ -1,5 +1,5 @@
 """train_superres on tiny synthetic LR/HR pairs: metrics vs skimage, paired augmentation, resume,
-and the test-only failure switch."""
+also after a failure injected by the test harness (``tests.harness.failures``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pytest
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from spaces import SUPERRES_SPACE
-from trainables.loop import FAIL_MARKER, STATE_FILE, WEIGHTS_FILE
+from tests.harness.failures import FAIL_MARKER, FailureSwitch, failing_on_epoch
+from trainables.loop import STATE_FILE, WEIGHTS_FILE
 from trainables.models import bicubic_upsample, build_superres
 from trainables.superres import augment_pairs, train_superres
 
@@ -105,11 +106,8 @@ def test_augmentation_is_identical_on_lr_and_hr() -> None:
     assert augment_pairs({"flip": False, "rot90": False, "translation": 0.0}) is None
 
 
-def test_injected_failure_once_then_resume(
-    data, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("LENS_SEARCH_FAIL_AT_EPOCH", "1")
-    monkeypatch.setenv("LENS_SEARCH_FAIL_ONCE", "1")
+def test_injected_failure_once_then_resume(data, tmp_path: Path) -> None:
+    switch = FailureSwitch(fail_at=1, once=True)
     reported = []
     with pytest.raises(RuntimeError, match="injected failure at epoch 1"):
         train_superres(
@@ -117,13 +115,18 @@ def test_injected_failure_once_then_resume(
             data,
             epochs=3,
             checkpoint_dir=tmp_path / "a",
-            on_epoch=lambda m, d: reported.append(m["epoch"]),
+            on_epoch=failing_on_epoch(switch, lambda m, d: reported.append(m["epoch"])),
         )
     assert reported == [1] and (tmp_path / "a" / FAIL_MARKER).exists()
     first = json.loads((tmp_path / "a" / STATE_FILE).read_text())
     assert first["epochs_done"] == 1
     history = train_superres(
-        CONFIG, data, epochs=3, checkpoint_dir=tmp_path / "b", resume_from=tmp_path / "a"
+        CONFIG,
+        data,
+        epochs=3,
+        checkpoint_dir=tmp_path / "b",
+        resume_from=tmp_path / "a",
+        on_epoch=failing_on_epoch(switch, resume_from=tmp_path / "a"),
     )
     assert [m["epoch"] for m in history] == [1, 2, 3]
     assert history[0] == first["history"][0]
@@ -131,11 +134,13 @@ def test_injected_failure_once_then_resume(
     assert (tmp_path / "b" / FAIL_MARKER).exists()
 
 
-def test_injected_failure_without_once_leaves_no_marker(
-    data, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("LENS_SEARCH_FAIL_AT_EPOCH", "1")
-    monkeypatch.delenv("LENS_SEARCH_FAIL_ONCE", raising=False)
+def test_injected_failure_without_once_leaves_no_marker(data, tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="injected failure at epoch 1"):
-        train_superres(CONFIG, data, epochs=3, checkpoint_dir=tmp_path)
+        train_superres(
+            CONFIG,
+            data,
+            epochs=3,
+            checkpoint_dir=tmp_path,
+            on_epoch=failing_on_epoch(FailureSwitch(fail_at=1)),
+        )
     assert not (tmp_path / FAIL_MARKER).exists()

@@ -7,30 +7,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import ray
 from ray import tune
 
 from lensing.errors import LensSearchError
 from spaces import SUPERRES_SPACE
+from tests.harness.failures import FailureSwitch, with_injected_failures
 from trainables.loop import STATE_FILE
 from trainables.tune import make_tune_trainable
 
 FAIL_AT = 2
-
-
-@pytest.fixture(scope="module")
-def local_ray():
-    # Every trial of this module fails once, right after reporting epoch FAIL_AT.
-    env = {"LENS_SEARCH_FAIL_AT_EPOCH": str(FAIL_AT), "LENS_SEARCH_FAIL_ONCE": "1"}
-    ray.init(
-        address="local",
-        num_cpus=2,
-        include_dashboard=False,
-        runtime_env={"env_vars": env},
-        log_to_driver=False,
-    )
-    yield
-    ray.shutdown()
 
 
 def tiny_pairs() -> types.SimpleNamespace:
@@ -43,7 +28,11 @@ def tiny_pairs() -> types.SimpleNamespace:
 def test_superres_trial_reports_checkpoints_and_resumes(local_ray, tmp_path: Path) -> None:
     config = {**SUPERRES_SPACE.defaults(), "num_layers": 2, "filters_1": 16, "filters_2": 16}
     tuner = tune.Tuner(
-        make_tune_trainable("superres", tiny_pairs(), epochs=3, seed=0),
+        # The trial fails once, right after reporting epoch FAIL_AT.
+        with_injected_failures(
+            make_tune_trainable("superres", tiny_pairs(), epochs=3, seed=0),
+            FailureSwitch(fail_at=FAIL_AT, once=True),
+        ),
         param_space=config,
         tune_config=tune.TuneConfig(num_samples=1),
         run_config=tune.RunConfig(

@@ -1,5 +1,7 @@
 """A real multi-node Ray on one machine, started with ``ray start``, for tests and local tries.
 
+Test harness, not product code: the tests and ``scripts/local_cluster.py`` use it.
+
 ``local_multinode_cluster()`` starts a head node and worker nodes that declare fake GPUs, each in a
 session of its own, so that stopping the cluster (or killing one worker node) signals exactly
 the processes of that node and never another Ray on the same machine (``ray stop`` would kill
@@ -31,12 +33,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from search.rayauth import refresh_ray_auth
+from search.ray_adapter import refresh_ray_auth
 
 AUTH_ENV_VARS = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")
 DEFAULT_TOKEN_PATH = Path.home() / ".ray" / "auth_token"
 OBJECT_STORE_BYTES = 100 * 1024 * 1024
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 HEAD_NAME = "head"
 
 
