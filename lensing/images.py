@@ -11,6 +11,7 @@ import numpy as np
 
 from lensing.errors import LensSearchError
 from lensing.files import read_image_with_mass, to_unit_range
+from lensing.pixels import resize_image
 from lensing.presets import SR_SCALE
 
 READ_THREADS = 8
@@ -50,15 +51,6 @@ def read_images(
 
     with ThreadPoolExecutor(READ_THREADS) as pool:
         return list(pool.map(read_one, paths))
-
-
-def resize_image(image: np.ndarray, size: int) -> np.ndarray:
-    """``image`` resized to ``size`` x ``size`` (anti-aliased when shrinking), float32 in [0, 1]."""
-    from skimage.transform import resize  # imported on first use: scikit-image loads slowly
-
-    shrinking = size < max(image.shape)
-    out = resize(image, (size, size), order=1, anti_aliasing=shrinking, preserve_range=True)
-    return np.clip(out, 0.0, 1.0).astype(np.float32)
 
 
 def check_same_size(files: Sequence[ImageFile], what: str = "image") -> tuple[int, int]:

@@ -17,7 +17,7 @@ from typing import IO, Any
 import numpy as np
 from numpy.lib import format as npy_format
 
-from lensing.errors import LensSearchError, first_line
+from lensing.errors import LensSearchError, one_line
 
 try:  # NumPy 2.x
     from numpy._core import multiarray as _multiarray
@@ -90,7 +90,7 @@ def read_object_array(stream: IO[bytes], path: object) -> tuple[np.ndarray, floa
         ) from None
     except Exception as exc:  # truncated or malformed: a property of the user's file
         raise LensSearchError(
-            f"{path}: unreadable object array in .npy file ({first_line(exc)})"
+            f"{path}: unreadable object array in .npy file ({one_line(exc, typed=True)})"
         ) from None
     return image_and_mass(loaded, path)
 
