@@ -80,7 +80,10 @@ def stack(files: Sequence[ImageFile], shape: tuple[int, int]) -> np.ndarray:
     """Kept pixels as float32 (N, H, W, 1); (0, H, W, 1) when there are none."""
     if not files:
         return np.zeros((0, *shape, 1), np.float32)
-    return np.stack([f.pixels for f in files])[..., None]
+    pixels = [f.pixels for f in files if f.pixels is not None]
+    if len(pixels) != len(files):
+        raise ValueError("stack() needs files read with keep=True")
+    return np.stack(pixels)[..., None]
 
 
 def masses(files: Sequence[ImageFile]) -> np.ndarray:

@@ -56,12 +56,11 @@ def build_leaderboard(grid: ResultGrid, metric: str, mode: str, max_epochs: int)
     """One row per trial of ``grid``, best first by the best ``metric`` each trial reached."""
     trials = grid._experiment_analysis.trials  # same order as the grid's results
     rows = []
-    for result, trial in zip(grid, trials, strict=True):
+    for result, trial in zip(iter(grid), trials, strict=True):
         history = result.metrics_dataframe
-        has_metric = history is not None and metric in history
         # Ray restarts a trial's history after a restore; its kept checkpoints remember the best.
-        scores = list(history[metric].dropna()) if has_metric else []
-        kept = [m.get(metric) for _, m in result.best_checkpoints]
+        scores = list(history[metric].dropna()) if history is not None and metric in history else []
+        kept = [m.get(metric) for _, m in result.best_checkpoints or []]
         scores += [score for score in kept if _finite(score) is not None]
         best = (max(scores) if mode == "max" else min(scores)) if scores else None
         metrics = result.metrics or {}

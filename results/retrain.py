@@ -98,7 +98,7 @@ def train_model(
             flush=True,
         )
 
-    common = {
+    common: dict[str, Any] = {
         "epochs": epochs,
         "seed": seed,
         "checkpoint_dir": folder,

@@ -139,7 +139,7 @@ def _range(param: Param, spec: dict[str, Any]) -> Param:
             raise LensSearchError(f"{param.name}: {key} must be a number, got {changes[key]!r}")
     low = changes.get("low", base.low)
     high = changes.get("high", base.high)
-    default = spec.get("default")
+    default: Any = spec.get("default")
     if default is None:
         old = base.default_value()
         default = old if low <= old <= high else None
