@@ -1,5 +1,6 @@
 from .backbones import BACKBONES, MIN_IMAGE_SIZE
 from .classify import classification_metrics, train_classifier
+from .contracts import ClassificationSplits, ClassifierConfig, SuperResConfig, SuperResSplits
 from .loop import STATE_FILE, WEIGHTS_FILE, load_checkpoint, read_state
 from .metrics import accuracy, cross_entropy, macro_auc, mse, per_class_auc, psnr, ssim
 from .models import bicubic_upsample, build_classifier, build_superres
@@ -9,8 +10,12 @@ from .tune import TASKS, make_tune_trainable
 
 __all__ = [
     "BACKBONES",
+    "ClassificationSplits",
+    "ClassifierConfig",
     "MIN_IMAGE_SIZE",
     "STATE_FILE",
+    "SuperResConfig",
+    "SuperResSplits",
     "TASKS",
     "WEIGHTS_FILE",
     "accuracy",

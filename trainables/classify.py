@@ -1,9 +1,11 @@
 """Train one lens classifier and report validation AUCs after every epoch.
 
-``data`` is any object with ``x_train, x_val`` (float32 (N, H, W, 1) in [0, 1]),
-``y_train, y_val`` (int class indices) and optionally ``classes`` (default
-``lensing.layout.CLASSES``), e.g. ``lensing.load.ClassificationData``. Checkpoints, resume,
-``on_epoch`` and the test-only failure switch are described in ``trainables.loop``.
+``data`` is a ``trainables.contracts.ClassificationSplits``: any object with ``x_train, x_val``
+(float32 (N, H, W, 1) in [0, 1]), ``y_train, y_val`` (int class indices) and optionally
+``classes`` (default ``lensing.layout.CLASSES``), e.g. ``lensing.load.ClassificationData``;
+``config`` is a ``ClassifierConfig``, the parameters of ``spaces.CLASSIFY_SPACE``.
+Checkpoints, resume, ``on_epoch`` and the test-only failure switch are described in
+``trainables.loop``.
 
 After every training epoch, before validation, the backbone's batch-norm moving statistics are
 recomputed from un-augmented training images (``recalibrate_classifier``); the checkpoint holds
@@ -21,6 +23,7 @@ import numpy as np
 
 from lensing.layout import CLASSES
 from lensing.pixels import resize_image
+from trainables.contracts import ClassificationSplits, ClassifierConfig
 from trainables.loop import (
     BatchNormCalibrator,
     OnEpoch,
@@ -97,8 +100,8 @@ def classification_metrics(
 
 
 def train_classifier(
-    config: dict[str, Any],
-    data: Any,
+    config: ClassifierConfig,
+    data: ClassificationSplits,
     *,
     epochs: int,
     backbone: str = "inception_resnet_v2",
