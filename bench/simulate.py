@@ -29,7 +29,8 @@ import numpy as np
 
 from lensing.cli import OneLineParser, run_cli
 from lensing.layout import CLASSES
-from lensing.physics import min_max, render_observed
+from lensing.physics import render_observed
+from lensing.pixels import min_max
 from lensing.presets import FIELD_OF_VIEW, PRESETS, draw_lens_params
 from lensing.samples import classification_image, sample_rng
 from lensing.simulate import simulate_classification, simulate_superres

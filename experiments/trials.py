@@ -9,7 +9,7 @@ from ray.tune import ExperimentAnalysis, ResultGrid
 
 from experiments.settings import ExperimentSettings, read_settings
 from experiments.storage import absolute, refuse_shared_writable
-from lensing.errors import LensSearchError
+from lensing.errors import LensSearchError, one_line
 
 STATUS_COMPLETED = "completed"
 STATUS_STOPPED = "stopped early"
@@ -33,11 +33,8 @@ def trial_status(ray_status: str, error: BaseException | None, epochs: int, max_
 
 def error_line(error: BaseException | None) -> str:
     """The message line of a trial's error (Ray's wrapper lines dropped); "" for none."""
-    if error is None:
-        return ""
-    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
     # Ray wraps the trial's exception; its last line is the user-facing message.
-    return lines[-1] if lines else type(error).__name__
+    return "" if error is None else one_line(error, "last")
 
 
 def load_results(experiment: str) -> tuple[ResultGrid, ExperimentSettings]:

@@ -15,8 +15,9 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image
 
-from lensing.errors import LensSearchError, first_line
+from lensing.errors import LensSearchError, one_line
 from lensing.npy_objects import holds_objects, read_object_array
+from lensing.pixels import min_max
 
 NPY_SUFFIXES = frozenset({".npy"})
 PICTURE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg"})
@@ -66,7 +67,8 @@ def read_npy_with_mass(path: Path) -> tuple[np.ndarray, float | None]:
                 f"{path}: holds pickled Python objects; refused (arrays are read with "
                 "allow_pickle=False; save plain numeric arrays with np.save)"
             ) from None
-        raise LensSearchError(f"{path}: unreadable .npy file ({first_line(exc)})") from None
+        reason = one_line(exc, typed=True)
+        raise LensSearchError(f"{path}: unreadable .npy file ({reason})") from None
 
 
 def _read_npy_stream(stream: BinaryIO, path: Path) -> tuple[np.ndarray, float | None]:
@@ -92,7 +94,8 @@ def read_picture(path: Path) -> np.ndarray:
                 return np.asarray(picture)
             return np.asarray(picture.convert("L"))
     except Exception as exc:  # truncated or not a picture: the user's file
-        raise LensSearchError(f"{path}: unreadable image file ({first_line(exc)})") from None
+        reason = one_line(exc, typed=True)
+        raise LensSearchError(f"{path}: unreadable image file ({reason})") from None
 
 
 def check_image(array: np.ndarray, path: Path) -> np.ndarray:
@@ -116,11 +119,9 @@ def to_unit_range(image: np.ndarray) -> np.ndarray:
     """float32 in [0, 1]: uint8 divided by 255; other values min-max scaled if outside [0, 1]."""
     if image.dtype == np.uint8:
         return image.astype(np.float32) / 255.0
-    values = image.astype(np.float64)
-    low, high = float(values.min()), float(values.max())
-    if low < 0.0 or high > 1.0:
-        values = (values - low) / (high - low) if high > low else np.zeros_like(values)
-    return values.astype(np.float32)
+    if float(image.min()) < 0.0 or float(image.max()) > 1.0:
+        return min_max(image)
+    return image.astype(np.float32)
 
 
 def _squeeze_channel(array: np.ndarray, path: Path) -> np.ndarray:

@@ -11,6 +11,7 @@ import numpy as np
 
 from lensing.errors import LensSearchError
 from lensing.files import read_image_with_mass, to_unit_range
+from lensing.pixels import resize_image
 from lensing.presets import SR_SCALE
 
 READ_THREADS = 8
@@ -52,15 +53,6 @@ def read_images(
         return list(pool.map(read_one, paths))
 
 
-def resize_image(image: np.ndarray, size: int) -> np.ndarray:
-    """``image`` resized to ``size`` x ``size`` (anti-aliased when shrinking), float32 in [0, 1]."""
-    from skimage.transform import resize  # imported on first use: scikit-image loads slowly
-
-    shrinking = size < max(image.shape)
-    out = resize(image, (size, size), order=1, anti_aliasing=shrinking, preserve_range=True)
-    return np.clip(out, 0.0, 1.0).astype(np.float32)
-
-
 def check_same_size(files: Sequence[ImageFile], what: str = "image") -> tuple[int, int]:
     """The one (H, W) of all ``files``; a LensSearchError names the first file that differs."""
     first = files[0]
@@ -88,7 +80,10 @@ def stack(files: Sequence[ImageFile], shape: tuple[int, int]) -> np.ndarray:
     """Kept pixels as float32 (N, H, W, 1); (0, H, W, 1) when there are none."""
     if not files:
         return np.zeros((0, *shape, 1), np.float32)
-    return np.stack([f.pixels for f in files])[..., None]
+    pixels = [f.pixels for f in files if f.pixels is not None]
+    if len(pixels) != len(files):
+        raise ValueError("stack() needs files read with keep=True")
+    return np.stack(pixels)[..., None]
 
 
 def masses(files: Sequence[ImageFile]) -> np.ndarray:

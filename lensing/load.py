@@ -17,7 +17,7 @@ from lensing.errors import LensSearchError
 from lensing.images import check_same_size, check_scale, masses, read_images, stack
 from lensing.layout import CLASSES, find_classification, find_superres
 
-__all__ = ["CLASSES", "ClassificationData", "SuperResData", "load_classification", "load_superres"]
+__all__ = ["ClassificationData", "SuperResData", "load_classification", "load_superres"]
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ is then accepted only as ``[image, mass]``. ``save_with_mass`` writes that form 
 
 from __future__ import annotations
 
+import importlib
 import pickle
 from pathlib import Path
 from typing import IO, Any
@@ -17,12 +18,12 @@ from typing import IO, Any
 import numpy as np
 from numpy.lib import format as npy_format
 
-from lensing.errors import LensSearchError, first_line
+from lensing.errors import LensSearchError, one_line
 
 try:  # NumPy 2.x
-    from numpy._core import multiarray as _multiarray
+    _multiarray = importlib.import_module("numpy._core.multiarray")
 except ImportError:  # NumPy 1.x
-    from numpy.core import multiarray as _multiarray
+    _multiarray = importlib.import_module("numpy.core.multiarray")
 
 # Files written by NumPy 2.x name numpy._core, files written by NumPy 1.x name numpy.core.
 _MULTIARRAY_MODULES = ("numpy._core.multiarray", "numpy.core.multiarray")
@@ -90,7 +91,7 @@ def read_object_array(stream: IO[bytes], path: object) -> tuple[np.ndarray, floa
         ) from None
     except Exception as exc:  # truncated or malformed: a property of the user's file
         raise LensSearchError(
-            f"{path}: unreadable object array in .npy file ({first_line(exc)})"
+            f"{path}: unreadable object array in .npy file ({one_line(exc, typed=True)})"
         ) from None
     return image_and_mass(loaded, path)
 

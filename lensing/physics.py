@@ -238,10 +238,3 @@ def render_observed(
     surface = render_surface_brightness(params, masses, num_pix, pixel_scale, plain=plain)
     counts = surface * pixel_scale**2
     return add_noise(counts, params.exposure_time, rng)
-
-
-def min_max(image: np.ndarray) -> np.ndarray:
-    """Scale to [0, 1] as float32 (a constant image becomes zeros)."""
-    low, high = float(image.min()), float(image.max())
-    scaled = (image - low) / (high - low) if high > low else np.zeros_like(image)
-    return scaled.astype(np.float32)

@@ -11,7 +11,8 @@ from dataclasses import asdict
 import numpy as np
 
 from lensing.layout import CLASSES
-from lensing.physics import min_max, render_observed, render_surface_brightness
+from lensing.physics import render_observed, render_surface_brightness
+from lensing.pixels import min_max
 from lensing.presets import FIELD_OF_VIEW, SR_HR_PIXEL, SR_HR_SIZE, SR_SCALE, draw_lens_params
 from lensing.substructure import PointMasses, draw_substructure
 
@@ -54,9 +55,8 @@ def superres_pair(
     else:
         lr = render_surface_brightness(params, masses, lr_size, lr_pixel)
     low, high = float(hr.min()), float(hr.max())
-    hr_unit = ((hr - low) / (high - low)).astype(np.float32)
-    lr_unit = np.clip((lr - low) / (high - low), 0.0, 1.0).astype(np.float32)
-    return lr_unit[None], hr_unit[None], _row(asdict(params), masses)
+    lr_unit = min_max(np.clip(lr, low, high), (low, high))  # clipped to [0, 1] on the HR's scale
+    return lr_unit[None], min_max(hr)[None], _row(asdict(params), masses)
 
 
 def _row(params: dict[str, float], masses: PointMasses) -> dict[str, float]:

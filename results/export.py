@@ -11,7 +11,7 @@ from typing import Any
 
 import keras
 
-from lensing.errors import LensSearchError
+from lensing.errors import LensSearchError, one_line
 
 
 def save_model(model: keras.Model, path: str | Path) -> None:
@@ -33,6 +33,4 @@ def load_model(path: str | Path, compile: bool = True) -> Any:
     try:
         return keras.saving.load_model(path, compile=compile, safe_mode=True)
     except (ValueError, TypeError, OSError, KeyError) as exc:
-        lines = [line for line in str(exc).strip().splitlines() if line.strip()]
-        reason = lines[-1] if lines else type(exc).__name__
-        raise LensSearchError(f"{path}: cannot load the model ({reason})") from exc
+        raise LensSearchError(f"{path}: cannot load the model ({one_line(exc, 'last')})") from exc

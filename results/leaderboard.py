@@ -31,12 +31,11 @@ def _finite(value: Any) -> float | None:
 def build_leaderboard(grid: ResultGrid, metric: str, mode: str, max_epochs: int) -> pd.DataFrame:
     """One row per trial of ``grid``, best first by the best ``metric`` each trial reached."""
     rows = []
-    for result, trial in zip(grid, trial_records(grid), strict=True):
+    for result, trial in zip(iter(grid), trial_records(grid), strict=True):
         history = result.metrics_dataframe
-        has_metric = history is not None and metric in history
         # Ray restarts a trial's history after a restore; its kept checkpoints remember the best.
-        scores = list(history[metric].dropna()) if has_metric else []
-        kept = [m.get(metric) for _, m in result.best_checkpoints]
+        scores = list(history[metric].dropna()) if history is not None and metric in history else []
+        kept = [m.get(metric) for _, m in result.best_checkpoints or []]
         scores += [score for score in kept if _finite(score) is not None]
         best = (max(scores) if mode == "max" else min(scores)) if scores else None
         metrics = result.metrics or {}

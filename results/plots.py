@@ -60,7 +60,7 @@ PLOT_FILES = (
 def trial_histories(grid: ResultGrid, metric: str) -> dict[str, pd.DataFrame]:
     """Each trial's reported rows (``epoch``, ``metric``, ``timestamp``) by trial id."""
     histories = {}
-    for result, trial in zip(grid, trial_records(grid), strict=True):
+    for result, trial in zip(iter(grid), trial_records(grid), strict=True):
         frame = result.metrics_dataframe
         if frame is None or metric not in frame or "epoch" not in frame:
             continue

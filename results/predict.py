@@ -21,8 +21,7 @@ import pandas as pd
 from lensing.cli import OneLineParser, run_cli
 from lensing.errors import LensSearchError
 from lensing.images import check_same_size, read_images, stack
-from lensing.layout import SPLITS, existing_folder, find_classification, image_files
-from lensing.load import CLASSES
+from lensing.layout import CLASSES, SPLITS, existing_folder, find_classification, image_files
 from results.outputs import (
     check_apart_from_inputs,
     check_writable,

@@ -16,7 +16,7 @@ import json
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
@@ -75,6 +75,8 @@ def train_model(
     ``model.keras`` holds the trained optimizer state as a trial checkpoint does.
     """
     from trainables import (
+        ClassifierConfig,
+        SuperResConfig,
         build_classifier,
         build_superres,
         load_checkpoint,
@@ -91,7 +93,7 @@ def train_model(
             flush=True,
         )
 
-    common = {
+    common: dict[str, Any] = {
         "epochs": epochs,
         "seed": seed,
         "checkpoint_dir": folder,
@@ -100,8 +102,9 @@ def train_model(
     }
     if settings.task == CLASSIFY_NAME:
         cfg = settings.config
+        config = cast(ClassifierConfig, trial.config)  # sampled from the classify space
         history = train_classifier(
-            trial.config,
+            config,
             data,
             backbone=cfg["backbone"],
             image_size=cfg["image_size"],
@@ -109,14 +112,15 @@ def train_model(
             **common,
         )
         model = build_classifier(
-            trial.config,
+            config,
             image_size=cfg["image_size"],
             backbone=cfg["backbone"],
             num_classes=len(data.classes),
         )
     else:
-        history = train_superres(trial.config, data, **common)
-        model = build_superres(trial.config, lr_size=data.lr_train.shape[1:3])
+        sr_config = cast(SuperResConfig, trial.config)  # sampled from the superres space
+        history = train_superres(sr_config, data, **common)
+        model = build_superres(sr_config, lr_size=data.lr_train.shape[1:3])
     load_checkpoint(model, folder)  # the trained weights, Adam state and seed generators
     return history, model
 

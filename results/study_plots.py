@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import Any, cast
 
 import optuna
 from matplotlib import pyplot
@@ -45,7 +46,7 @@ def top_study(study: optuna.Study, top: int) -> optuna.Study:
     """An in-memory copy of ``study`` with its ``top`` best completed trials only."""
     best_first = sorted(
         completed(study),
-        key=lambda t: t.value,
+        key=lambda t: cast(float, t.value),  # set on every completed trial
         reverse=study.direction == optuna.study.StudyDirection.MAXIMIZE,
     )
     copy = optuna.create_study(direction=study.direction, study_name=study.study_name)
@@ -84,5 +85,5 @@ def save_study_figures(study: optuna.Study, top: int, folder: Path, seed: int = 
 
 def _figure_of(drawn: object) -> Figure:
     """The figure behind what an Optuna plot returns (one Axes, or an array of them)."""
-    first = drawn.flat[0] if hasattr(drawn, "flat") else drawn
-    return first.figure  # type: ignore[attr-defined]
+    first: Any = drawn.flat[0] if hasattr(drawn, "flat") else drawn
+    return first.figure

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import ray
 
-from lensing.errors import LensSearchError
+from lensing.errors import LensSearchError, one_line
 from search.ray_adapter import refresh_ray_auth
 from search.rayauth import use_cluster_auth
 
@@ -48,7 +48,7 @@ def connect(address: str | None) -> bool:
     try:
         ray.init(address=address, logging_level=logging.WARNING)
     except (ConnectionError, RuntimeError, ValueError) as exc:
-        message = f"cannot join the Ray cluster at {address}: {_first_line(exc)}"
+        message = f"cannot join the Ray cluster at {address}: {one_line(exc)}"
         raise LensSearchError(message) from exc
     return True
 
@@ -68,10 +68,6 @@ def check_join(address: str | None) -> None:
 
 
 _checked: set[str] = set()
-
-
-def _first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 def _probe(address: str) -> None:

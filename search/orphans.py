@@ -28,7 +28,7 @@ def find_orphans(experiment: str) -> list[Path]:
     (``<trainable>_<trial id>_<count>_...``), which also catches one created empty.
     """
     trials = ExperimentAnalysis(experiment).trials
-    known = {trial.storage.trial_dir_name for trial in trials}
+    known = {trial.storage.trial_dir_name for trial in trials if trial.storage is not None}
     prefixes = tuple({f"{trial.trainable_name}_" for trial in trials})
     return sorted(
         folder

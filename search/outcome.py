@@ -61,7 +61,13 @@ class SigintWatch(Callback):
     ``setup`` runs after Tune installed it; the handler put in front only sets a flag.
     """
 
-    def setup(self, **info: Any) -> None:
+    def setup(
+        self,
+        stop: Any = None,
+        num_samples: int | None = None,
+        total_num_samples: int | None = None,
+        **info: Any,
+    ) -> None:
         _interrupted.clear()
         tune_logger = logging.getLogger("ray.tune.tune")
         if not any(isinstance(f, _DropTuneResumeAdvice) for f in tune_logger.filters):
@@ -106,7 +112,7 @@ def stop_interrupted(task_name: str, config: SearchConfig) -> SearchInterrupted:
 def trial_errors(grid: ResultGrid) -> list[TrialError]:
     """The errored trials of ``grid``, with the error.txt Tune wrote in each trial folder."""
     found = []
-    for result, trial in zip(grid, trial_records(grid), strict=True):
+    for result, trial in zip(iter(grid), trial_records(grid), strict=True):
         if result.error is not None:
             file = f"{result.path}/{ERROR_FILE}"
             found.append(TrialError(trial.trial_id, error_line(result.error), file))

@@ -78,18 +78,20 @@ class JournalOptunaSearch(OptunaSearch):
     def restore(self, checkpoint_path: str) -> None:
         super().restore(checkpoint_path)
         if self._journal is not None:
-            self._reattach()
+            self._reattach(self._journal)
 
-    def _reattach(self) -> None:
+    def _reattach(self, journal: str) -> None:
         """Point the restored study and its open trials at the journal; fail lost trials."""
         if self._mirror:
-            download_journal(self._mirror, Path(self._journal))
-        reattach_study(self, journal_storage(self._journal))
+            download_journal(self._mirror, Path(journal))
+        reattach_study(self, journal_storage(journal))
         self._fail_lost_trials()
 
     def _fail_lost_trials(self) -> None:
         """Mark FAIL the trials asked after Tune's last saved state: Tune has no record of them."""
         study = searcher_study(self)
+        if study is None:  # restored before Tune set a metric: nothing was asked yet
+            return
         for frozen in unknown_running_trials(self):
             logger.info("study trial %d was lost when the search stopped", frozen.number)
             study.tell(frozen.number, state=TrialState.FAIL)

@@ -1,22 +1,11 @@
-"""What is searched: one declaration per task, usable by Optuna, Ray Tune and keras-tuner."""
+"""What is searched: one declaration per task, usable by Optuna, Ray Tune and keras-tuner.
+
+The public names are listed once, in ``__init__.pyi``, and imported on first use (as in every
+package of the project).
+"""
 
 from __future__ import annotations
 
-from spaces.classify import CLASSIFY_SPACE
-from spaces.overrides import load_space_overrides
-from spaces.params import Bounds, ChoiceParam, FixedParam, FloatParam, IntParam, Param
-from spaces.space import SearchSpace
-from spaces.superres import SUPERRES_SPACE
+import lazy_loader
 
-__all__ = [
-    "CLASSIFY_SPACE",
-    "SUPERRES_SPACE",
-    "Bounds",
-    "ChoiceParam",
-    "FixedParam",
-    "FloatParam",
-    "IntParam",
-    "Param",
-    "SearchSpace",
-    "load_space_overrides",
-]
+__getattr__, __dir__, __all__ = lazy_loader.attach_stub(__name__, __file__)

@@ -35,7 +35,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from lensing.errors import LensSearchError
+from lensing.errors import LensSearchError, one_line
 from spaces.params import ChoiceParam, FixedParam, FloatParam, IntParam, Param
 
 _SPEC_KEYS = {"low", "high", "log", "step", "choices", "value", "default"}
@@ -63,7 +63,7 @@ def load_space_overrides(path: str | Path) -> dict[str, Any]:
 
             data = yaml.safe_load(text)
     except Exception as exc:  # json's ValueError, yaml.YAMLError
-        message = f"space overrides file {path}: cannot parse: {_one_line(exc)}"
+        message = f"space overrides file {path}: cannot parse: {one_line(exc, 'all')}"
         raise LensSearchError(message) from exc
     if data is None:
         return {}
@@ -139,7 +139,7 @@ def _range(param: Param, spec: dict[str, Any]) -> Param:
             raise LensSearchError(f"{param.name}: {key} must be a number, got {changes[key]!r}")
     low = changes.get("low", base.low)
     high = changes.get("high", base.high)
-    default = spec.get("default")
+    default: Any = spec.get("default")
     if default is None:
         old = base.default_value()
         default = old if low <= old <= high else None
@@ -179,7 +179,3 @@ def _is_number(value: Any) -> bool:
 
 def _is_int(value: Any) -> bool:
     return _is_number(value) and float(value).is_integer()
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split())

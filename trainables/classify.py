@@ -1,9 +1,11 @@
 """Train one lens classifier and report validation AUCs after every epoch.
 
-``data`` is any object with ``x_train, x_val`` (float32 (N, H, W, 1) in [0, 1]),
-``y_train, y_val`` (int class indices) and optionally ``classes`` (default ``("no", "sphere",
-"vort")``), e.g. ``lensing.load.ClassificationData``. Checkpoints, resume, ``on_epoch`` and the
-test-only failure switch are described in ``trainables.loop``.
+``data`` is a ``trainables.contracts.ClassificationSplits``: any object with ``x_train, x_val``
+(float32 (N, H, W, 1) in [0, 1]), ``y_train, y_val`` (int class indices) and optionally
+``classes`` (default ``lensing.layout.CLASSES``), e.g. ``lensing.load.ClassificationData``;
+``config`` is a ``ClassifierConfig``, the parameters of ``spaces.CLASSIFY_SPACE``.
+Checkpoints, resume, ``on_epoch`` and the test-only failure switch are described in
+``trainables.loop``.
 
 After every training epoch, before validation, the backbone's batch-norm moving statistics are
 recomputed from un-augmented training images (``recalibrate_classifier``); the checkpoint holds
@@ -20,7 +22,9 @@ import keras
 import numpy as np
 
 from lensing.layout import CLASSES
+from lensing.pixels import resize_image
 from trainables.backbones import DEFAULT_BACKBONE
+from trainables.contracts import ClassificationSplits, ClassifierConfig
 from trainables.loop import (
     BatchNormCalibrator,
     OnEpoch,
@@ -66,22 +70,18 @@ def recalibrate_classifier(
     return calibrator(batches)
 
 
-def resize_images(x: np.ndarray, image_size: int, chunk: int = 256) -> np.ndarray:
-    """Float32 (N, S, S, C) copies of ``x`` resized (bilinear, antialiased) to ``image_size``."""
+def at_size(x: np.ndarray, image_size: int) -> np.ndarray:
+    """Float32 (N, S, S, C) images ``x`` at ``image_size``, resized by ``lensing.pixels``.
+
+    Data loaded with ``image_size`` (as the search and retraining load it) is already that size
+    and is returned as it is; other data is resized as prediction resizes its inputs.
+    """
     x = np.asarray(x, dtype=np.float32)
     if x.ndim == 3:
         x = x[..., None]
     if x.shape[1:3] == (image_size, image_size):
         return x
-    parts = [
-        keras.ops.convert_to_numpy(
-            keras.ops.image.resize(
-                x[i : i + chunk], (image_size, image_size), interpolation="bilinear", antialias=True
-            )
-        )
-        for i in range(0, len(x), chunk)
-    ]
-    return np.clip(np.concatenate(parts), 0.0, 1.0).astype(np.float32)
+    return np.stack([resize_image(image, image_size) for image in x])
 
 
 def classification_metrics(
@@ -101,8 +101,8 @@ def classification_metrics(
 
 
 def train_classifier(
-    config: dict[str, Any],
-    data: Any,
+    config: ClassifierConfig,
+    data: ClassificationSplits,
     *,
     epochs: int,
     backbone: str = DEFAULT_BACKBONE,
@@ -120,8 +120,8 @@ def train_classifier(
     """
     prepare_backend(seed)
     classes = tuple(getattr(data, "classes", CLASSES))
-    x_train = resize_images(data.x_train, image_size)
-    x_val = resize_images(data.x_val, image_size)
+    x_train = at_size(data.x_train, image_size)
+    x_val = at_size(data.x_val, image_size)
     y_train = np.asarray(data.y_train, dtype=np.int64)
     y_val = np.asarray(data.y_val, dtype=np.int64)
     model = build_classifier(

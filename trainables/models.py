@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from keras import layers, ops
 from lensing.errors import LensSearchError
 from spaces.classify import BACKBONE_PARAMS, CLASSIFY_SPACE
 from trainables.backbones import DEFAULT_BACKBONE, MIN_IMAGE_SIZE, backbone_name
+from trainables.contracts import ClassifierConfig, SuperResConfig
 
 IMAGENET_FILE = "inception_resnet_v2_weights_tf_dim_ordering_tf_kernels_notop.h5"
 
@@ -63,10 +65,11 @@ def resolve_weights(backbone: str, weights: str | Path | None) -> str | None:
     return str(path)
 
 
-def cnn_shape(config: dict[str, Any]) -> dict[str, int]:
+def cnn_shape(config: ClassifierConfig) -> dict[str, int]:
     """``cnn_width``, ``cnn_stages`` and ``cnn_blocks`` of ``config``, space defaults if absent."""
     defaults = CLASSIFY_SPACE.defaults()
-    return {name: int(config.get(name, defaults[name])) for name in BACKBONE_PARAMS["cnn"]}
+    given: Mapping[str, Any] = config  # looked up by the names spaces.classify declares
+    return {name: int(given.get(name, defaults[name])) for name in BACKBONE_PARAMS["cnn"]}
 
 
 def plain_cnn(image_size: int, *, cnn_width: int, cnn_stages: int, cnn_blocks: int) -> keras.Model:
@@ -93,7 +96,7 @@ def plain_cnn(image_size: int, *, cnn_width: int, cnn_stages: int, cnn_blocks: i
 
 
 def _backbone(
-    name: str, image_size: int, weights: str | None, config: dict[str, Any]
+    name: str, image_size: int, weights: str | None, config: ClassifierConfig
 ) -> keras.Model:
     if name == "inception_resnet_v2":
         return keras.applications.InceptionResNetV2(
@@ -133,7 +136,7 @@ class SymmetricShear(layers.RandomShear):
         return config
 
 
-def augmentation_layers(config: dict[str, Any]) -> list[layers.Layer]:
+def augmentation_layers(config: ClassifierConfig) -> list[layers.Layer]:
     """Random rotation, shear and translation; Keras runs them only in training."""
     augment: list[layers.Layer] = []
     if config.get("rotation", 0.0) > 0:
@@ -147,7 +150,7 @@ def augmentation_layers(config: dict[str, Any]) -> list[layers.Layer]:
 
 
 def build_classifier(
-    config: dict[str, Any],
+    config: ClassifierConfig,
     *,
     image_size: int = 128,
     backbone: str = DEFAULT_BACKBONE,
@@ -222,18 +225,19 @@ class DepthToSpace(layers.Layer):
 
 
 def build_superres(
-    config: dict[str, Any], *, lr_size: tuple[int, int] | None = None
+    config: SuperResConfig, *, lr_size: tuple[int, int] | None = None
 ) -> keras.Model:
     """A compiled x2 SuperResCNN of (h, w, 1) images (see module docstring)."""
     num_layers = int(config["num_layers"])
     kernel_size = int(config["kernel_size"])
     dropout = float(config.get("dropout", 0.0))
+    filters: Mapping[str, Any] = config  # filters_1 .. filters_<num_layers>
     height, width = lr_size if lr_size is not None else (None, None)
     inputs = keras.Input((height, width, 1), name="lr")
     x = inputs
     for i in range(1, num_layers + 1):
         x = layers.Conv2D(
-            int(config[f"filters_{i}"]),
+            int(filters[f"filters_{i}"]),
             kernel_size,
             padding="same",
             activation="relu",

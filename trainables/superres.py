@@ -1,7 +1,8 @@
 """Train one x2 super-resolution model and report PSNR/SSIM/MSE after every epoch.
 
-``data`` is any object with ``lr_train, lr_val`` (float32 (N, h, w, 1)) and ``hr_train, hr_val``
-(float32 (N, 2h, 2w, 1)), all in [0, 1], e.g. ``lensing.load.SuperResData``. Augmentation (flip,
+``data`` is a ``trainables.contracts.SuperResSplits``: any object with ``lr_train, lr_val``
+(float32 (N, h, w, 1)) and ``hr_train, hr_val`` (float32 (N, 2h, 2w, 1)), all in [0, 1], e.g.
+``lensing.load.SuperResData``; ``config`` is a ``SuperResConfig``. Augmentation (flip,
 rot90, translation) is done in numpy per batch, identically on each LR/HR pair. Checkpoints,
 resume, ``on_epoch`` and the test-only failure switch are described in ``trainables.loop``.
 """
@@ -14,6 +15,7 @@ from typing import Any
 import keras
 import numpy as np
 
+from trainables.contracts import SuperResConfig, SuperResSplits
 from trainables.loop import Augment, OnEpoch, ShuffledBatches, fit_one_epoch, run_epochs
 from trainables.metrics import mse, psnr, ssim
 from trainables.models import bicubic_upsample, build_superres
@@ -22,7 +24,7 @@ from trainables.runtime import prepare_backend
 PREDICT_BATCH = 32
 
 
-def augment_pairs(config: dict[str, Any]) -> Augment | None:
+def augment_pairs(config: SuperResConfig) -> Augment | None:
     """Per-pair random flips, quarter turns and shifts, the same on LR and its HR (or None)."""
     flip, rot90 = bool(config.get("flip", False)), bool(config.get("rot90", False))
     translation = float(config.get("translation", 0.0))
@@ -66,8 +68,8 @@ def bicubic_baseline(lr: np.ndarray, hr: np.ndarray) -> dict[str, float]:
 
 
 def train_superres(
-    config: dict[str, Any],
-    data: Any,
+    config: SuperResConfig,
+    data: SuperResSplits,
     *,
     epochs: int,
     seed: int = 0,

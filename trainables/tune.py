@@ -11,10 +11,17 @@ from __future__ import annotations
 import socket
 import tempfile
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from lensing.errors import LensSearchError
+from trainables.contracts import (
+    ClassificationSplits,
+    ClassifierConfig,
+    SuperResConfig,
+    SuperResSplits,
+)
 
 TASKS = ("classify", "superres")
 FIXED_KEYS = {
@@ -32,24 +39,19 @@ def _node_id() -> str:
         return ""
 
 
-def _trial_fn(
-    config: dict[str, Any],
-    data: Any = None,
-    fixed: dict[str, Any] | None = None,
-    task: str = "superres",
-) -> None:
-    """Train one trial, resuming from Tune's checkpoint if the trial was restored."""
+def _trial_fn(train: Callable[..., object], fixed: dict[str, Any] | None) -> None:
+    """Train one trial, resuming from Tune's checkpoint if the trial was restored.
+
+    ``train`` is a training function with its config and data already given.
+    """
     from ray import tune
 
-    from trainables.classify import train_classifier
     from trainables.runtime import set_threads
-    from trainables.superres import train_superres
 
     fixed = dict(fixed or {})
     threads = fixed.pop("threads", None)
     if threads is not None:
         set_threads(int(threads))
-    train = train_classifier if task == "classify" else train_superres
     where = {"hostname": socket.gethostname(), "node_id": _node_id()}
 
     def report(metrics: dict[str, Any], folder: Path | None) -> None:
@@ -59,27 +61,34 @@ def _trial_fn(
     scratch = tempfile.TemporaryDirectory(prefix="lens-search-trial-", ignore_cleanup_errors=True)
     with scratch as work:
         if checkpoint is None:
-            train(config, data, checkpoint_dir=work, on_epoch=report, **fixed)
+            train(checkpoint_dir=work, on_epoch=report, **fixed)
             return
         with checkpoint.as_directory() as resume_from:
-            train(
-                config, data, checkpoint_dir=work, resume_from=resume_from, on_epoch=report, **fixed
-            )
+            train(checkpoint_dir=work, resume_from=resume_from, on_epoch=report, **fixed)
+
+
+# Ray Tune hands a trial its sampled parameters as a plain dict: they are the task space's.
 
 
 def _classify_fn(
     config: dict[str, Any], data: Any = None, fixed: dict[str, Any] | None = None
 ) -> None:
-    _trial_fn(config, data, fixed, task="classify")
+    from trainables.classify import train_classifier
+
+    _trial_fn(partial(train_classifier, cast(ClassifierConfig, config), data), fixed)
 
 
 def _superres_fn(
     config: dict[str, Any], data: Any = None, fixed: dict[str, Any] | None = None
 ) -> None:
-    _trial_fn(config, data, fixed, task="superres")
+    from trainables.superres import train_superres
+
+    _trial_fn(partial(train_superres, cast(SuperResConfig, config), data), fixed)
 
 
-def make_tune_trainable(task: str, data: Any, **fixed: Any) -> Callable[..., Any]:
+def make_tune_trainable(
+    task: str, data: ClassificationSplits | SuperResSplits, **fixed: Any
+) -> Callable[..., Any]:
     """A trainable for ``tune.Tuner``; ``data`` travels once through Ray's object store.
 
     ``fixed``: ``epochs`` (required: the most a trial trains), ``seed``, ``threads`` (the

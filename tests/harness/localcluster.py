@@ -244,7 +244,7 @@ def start_local_cluster(
         token_auth: False starts the cluster without token authentication (no token file).
     """
     own_temp = temp_dir is None
-    root = Path(tempfile.mkdtemp(prefix="lsray-")) if own_temp else Path(temp_dir)
+    root = Path(tempfile.mkdtemp(prefix="lsray-")) if temp_dir is None else Path(temp_dir)
     root.mkdir(parents=True, exist_ok=True)
     token = (
         ensure_token(Path(token_path) if token_path else root / "auth_token")
@@ -309,7 +309,7 @@ def local_multinode_cluster(
 
 
 @contextmanager
-def connected(cluster: LocalCluster, **init_kwargs: object) -> Iterator[None]:
+def connected(cluster: LocalCluster, **init_kwargs: Any) -> Iterator[None]:
     """Connect this process as a driver (``ray.init``) with the cluster's token; shut down after."""
     import ray
 

@@ -17,7 +17,8 @@ import pytest
 
 from lensing.errors import LensSearchError
 from lensing.inspect import inspect_dataset
-from lensing.load import CLASSES, load_classification, load_superres
+from lensing.layout import CLASSES
+from lensing.load import load_classification, load_superres
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -15,10 +15,10 @@ from lensing.physics import (
     MAIN_LENS,
     SieShearPointMasses,
     lens_kwargs,
-    min_max,
     render_observed,
     render_surface_brightness,
 )
+from lensing.pixels import min_max
 from lensing.presets import FIELD_OF_VIEW, draw_lens_params
 from lensing.samples import classification_image, sample_rng
 from lensing.substructure import PointMasses, draw_substructure

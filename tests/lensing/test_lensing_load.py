@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lensing.load import CLASSES, load_classification, load_superres
+from lensing.layout import CLASSES
+from lensing.load import load_classification, load_superres
 from lensing.simulate import simulate_classification, simulate_superres
 
 
