@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lensing.cache import TASKS
 from lensing.cli import OneLineParser, run_cli
 from lensing.errors import LensSearchError
 from lensing.images import check_same_size, read_images, stack
@@ -34,8 +35,9 @@ PREDICTIONS_FILE = "predictions.csv"
 CHUNK = 256
 
 
-TASK_WORDS = {"classify": "a classifier", "superres": "a super-resolution model"}
-DATA_WORDS = {"classify": "class folders", "superres": "LR/ images for super-resolution"}
+CLASSIFY, SUPERRES = TASKS
+TASK_WORDS = {CLASSIFY: "a classifier", SUPERRES: "a super-resolution model"}
+DATA_WORDS = {CLASSIFY: "class folders", SUPERRES: "LR/ images for super-resolution"}
 
 
 def find_inputs(data: str | Path) -> tuple[str | None, list[tuple[Path, str]]]:
@@ -43,16 +45,16 @@ def find_inputs(data: str | Path) -> tuple[str | None, list[tuple[Path, str]]]:
     DATA) of every image to predict, in a stable order."""
     root = existing_folder(data)
     if (root / "LR").is_dir():
-        return "superres", [(p, p.name) for p in image_files(root / "LR")]
+        return SUPERRES, [(p, p.name) for p in image_files(root / "LR")]
     flat = image_files(root)
     if flat:
         return None, [(p, p.name) for p in flat]
     split_lr = [s for s in SPLITS if (root / s / "LR").is_dir()]
     if split_lr:
         files = [(p, f"{s}/{p.name}") for s in split_lr for p in image_files(root / s / "LR")]
-        return "superres", files
+        return SUPERRES, files
     layout = find_classification(root)
-    return "classify", [
+    return CLASSIFY, [
         (p, p.relative_to(root).as_posix())
         for by_class in layout.files.values()
         for paths in by_class.values()
@@ -63,9 +65,9 @@ def find_inputs(data: str | Path) -> tuple[str | None, list[tuple[Path, str]]]:
 def model_task(model: Any, path: str | Path) -> str:
     """The task of a model built by ``trainables.models`` (its name says which), else refused."""
     if model.name.startswith("classifier_"):
-        return "classify"
+        return CLASSIFY
     if model.name == "super_res_cnn":
-        return "superres"
+        return SUPERRES
     raise LensSearchError(
         f"{path}: model {model.name!r} is not a lens-search classifier or super-resolution model "
         "(save one with results.retrain)"
@@ -138,7 +140,7 @@ def predict(model_path: str | Path, data: str | Path, out: str | Path, force: bo
     task = model_task(model, model_path)
     check_task(task, layout, model_path, data)
     with output_folder(target, force) as staging:
-        if task == "classify":
+        if task == CLASSIFY:
             table = predict_classes(model, inputs)
             table.to_csv(staging / PREDICTIONS_FILE, index=False)
             counts = table["predicted"].value_counts().to_dict()

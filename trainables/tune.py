@@ -15,6 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
+from lensing.cache import TASKS
 from lensing.errors import LensSearchError
 from trainables.contracts import (
     ClassificationSplits,
@@ -23,10 +24,10 @@ from trainables.contracts import (
     SuperResSplits,
 )
 
-TASKS = ("classify", "superres")
+CLASSIFY, SUPERRES = TASKS
 FIXED_KEYS = {
-    "classify": ("epochs", "backbone", "image_size", "weights", "seed", "threads"),
-    "superres": ("epochs", "seed", "threads"),
+    CLASSIFY: ("epochs", "backbone", "image_size", "weights", "seed", "threads"),
+    SUPERRES: ("epochs", "seed", "threads"),
 }
 
 
@@ -110,10 +111,10 @@ def make_tune_trainable(
         )
     if "epochs" not in fixed:
         raise LensSearchError(f"{task}: make_tune_trainable needs epochs=<max epochs per trial>")
-    if task == "classify" and fixed.get("weights") is not None:
+    if task == CLASSIFY and fixed.get("weights") is not None:
         from trainables.backbones import DEFAULT_BACKBONE
         from trainables.models import resolve_weights
 
         resolve_weights(fixed.get("backbone", DEFAULT_BACKBONE), fixed["weights"])
-    function = _classify_fn if task == "classify" else _superres_fn
+    function = _classify_fn if task == CLASSIFY else _superres_fn
     return tune.with_parameters(function, data=data, fixed=fixed)
