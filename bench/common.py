@@ -1,4 +1,4 @@
-"""Helpers shared by the benchmarks: the table, the CSV, the machine line and a Tune recorder.
+"""Helpers shared by the benchmarks: the table, the CSV, the machine line, a Tune recorder and run.
 
 Everything Ray-specific is imported inside the functions that need it, so benchmarks that must run
 without Ray (``bench.gpu_throughput``) can import this module.
@@ -9,8 +9,10 @@ from __future__ import annotations
 import csv
 import os
 import platform
+import sys
+import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,22 @@ def machine() -> str:
         f"{platform.machine()} {os.cpu_count()} cores, {memory:.0f} GiB, "
         f"load average {load} (1/5/15 min)"
     )
+
+
+def finish(rows: Sequence[Row], columns: Sequence[str], out: Path, verdicts: Iterable[str]) -> int:
+    """Print the table, the verdict lines and the machine line; write the CSV; exit status 0."""
+    print(format_table(rows, columns))
+    for line in verdicts:
+        print(line)
+    print(machine())
+    write_csv(rows, columns, out)
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+def met(ok: bool) -> str:
+    """How a verdict line says whether its target was reached."""
+    return "met" if ok else "MISSED"
 
 
 def quiet_logs() -> None:
@@ -105,6 +123,46 @@ def make_recorder() -> Any:
             self._note("complete", trial)
 
     return Recorder()
+
+
+def timed_fit(
+    trainable: Any,
+    tune_config: Any,
+    recorder: Any,
+    *,
+    name: str,
+    failed: str = "",
+    param_space: dict[str, Any] | None = None,
+    stop: Any = None,
+) -> float:
+    """One ``Tuner.fit`` in a throwaway storage folder; its wall seconds.
+
+    Raises if any trial failed (the message starts with ``failed``): a benchmark must not report
+    figures from a run that lost trials.
+    """
+    from ray import tune
+
+    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as storage:
+        tuner = tune.Tuner(
+            trainable,
+            param_space=param_space,
+            tune_config=tune_config,
+            run_config=tune.RunConfig(
+                name=name,
+                stop=stop,
+                storage_path=storage,
+                checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+                callbacks=[recorder],
+                verbose=0,
+            ),
+        )
+        start = time.perf_counter()
+        grid = tuner.fit()
+        wall = time.perf_counter() - start
+    errors = [r.error for r in grid if r.error is not None]
+    if errors:
+        raise RuntimeError(f"{failed}{len(errors)} trials failed: {errors[0]}")
+    return wall
 
 
 def trial_spans(events: Sequence[tuple[float, str, str, Any]]) -> dict[str, dict[str, Any]]:

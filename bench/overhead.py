@@ -17,20 +17,20 @@ data hand-over, model building, checkpointing and reporting. ``fit/trial`` rows 
 from __future__ import annotations
 
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from bench.common import (
-    format_table,
+    finish,
     machine,
     make_recorder,
+    met,
     quiet_logs,
     start_local_ray,
+    timed_fit,
     trial_spans,
-    write_csv,
 )
 from lensing.cli import OneLineParser, run_cli
 
@@ -75,27 +75,14 @@ def ray_rows(
         make_tune_trainable(task.split(":")[0], data, **fixed), {"cpu": 1, "gpu": 0}
     )
     recorder = make_recorder()
-    with tempfile.TemporaryDirectory(prefix="bench-overhead-") as storage:
-        tuner = tune.Tuner(
-            trainable,
-            param_space=dict(config),
-            tune_config=tune.TuneConfig(
-                num_samples=trials, reuse_actors=True, max_concurrent_trials=1
-            ),
-            run_config=tune.RunConfig(
-                name="overhead",
-                storage_path=storage,
-                checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
-                callbacks=[recorder],
-                verbose=0,
-            ),
-        )
-        start = time.perf_counter()
-        grid = tuner.fit()
-        fit_wall = time.perf_counter() - start
-    errors = [r.error for r in grid if r.error is not None]
-    if errors:
-        raise RuntimeError(f"{task}: {len(errors)} trials failed: {errors[0]}")
+    fit_wall = timed_fit(
+        trainable,
+        tune.TuneConfig(num_samples=trials, reuse_actors=True, max_concurrent_trials=1),
+        recorder,
+        name="overhead",
+        failed=f"{task}: ",
+        param_space=dict(config),
+    )
     rows, total_train, total_epochs = [], 0.0, 0
     spans = sorted(trial_spans(recorder.events).values(), key=lambda s: s["start"])
     for number, span in enumerate(spans, start=1):
@@ -191,18 +178,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows += ray_rows(task, data, config, fixed, args.trials)
     finally:
         ray.shutdown()
-    print(format_table(rows, COLUMNS))
-    for row in rows:
-        if row["run"] == "fit/trial":
-            ok = "met" if row["overhead_frac"] < TARGET else "MISSED"
-            print(
-                f"{row['task']}: {row['overhead_frac']:.1%} of a trial outside training "
-                f"(target < {TARGET:.0%}): {ok}"
-            )
-    print(machine())
-    write_csv(rows, COLUMNS, args.out)
-    print(f"wrote {args.out}", file=sys.stderr)
-    return 0
+    verdicts = [
+        f"{row['task']}: {row['overhead_frac']:.1%} of a trial outside training "
+        f"(target < {TARGET:.0%}): {met(row['overhead_frac'] < TARGET)}"
+        for row in rows
+        if row["run"] == "fit/trial"
+    ]
+    return finish(rows, COLUMNS, args.out, verdicts)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Sequence
@@ -30,13 +29,15 @@ from statistics import mean, median
 from typing import Any
 
 from bench.common import (
+    finish,
     format_table,
     machine,
     make_recorder,
+    met,
     quiet_logs,
     start_local_ray,
+    timed_fit,
     trial_spans,
-    write_csv,
 )
 from lensing.cli import OneLineParser, run_cli
 
@@ -132,27 +133,19 @@ def run_level(concurrent: int, epochs: int, epoch_s: float, waves: int) -> dict[
         tune.with_parameters(sleeping_trial, epochs=epochs, epoch_s=epoch_s), {"cpu": 1, "gpu": 1}
     )
     recorder, sampler = make_recorder(), MemorySampler()
-    with tempfile.TemporaryDirectory(prefix="bench-scale-") as storage:
-        tuner = tune.Tuner(
-            trainable,
-            tune_config=tune.TuneConfig(
-                search_alg=make_searcher(SUPERRES, SUPERRES.space, config),
-                num_samples=trials,
-                reuse_actors=True,
-            ),
-            run_config=tune.RunConfig(
-                name="scale", storage_path=storage, callbacks=[recorder], verbose=0
-            ),
-        )
-        sampler.start()
-        start = time.perf_counter()
-        grid = tuner.fit()
-        wall = time.perf_counter() - start
-        sampler.stop.set()
-        sampler.join()
-    errors = [r.error for r in grid if r.error is not None]
-    if errors:
-        raise RuntimeError(f"{len(errors)} trials failed: {errors[0]}")
+    sampler.start()
+    wall = timed_fit(
+        trainable,
+        tune.TuneConfig(
+            search_alg=make_searcher(SUPERRES, SUPERRES.space, config),
+            num_samples=trials,
+            reuse_actors=True,
+        ),
+        recorder,
+        name="scale",
+    )
+    sampler.stop.set()
+    sampler.join()
     spans = trial_spans(recorder.events).values()
     epochs_done = sum(len(s["results"]) for s in spans)
     latencies = [s["results"][0][0] - s["start"] - epoch_s for s in spans if s["results"]]
@@ -199,17 +192,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         finally:
             ray.shutdown()
         print(format_table(rows[-1:], COLUMNS), file=sys.stderr, flush=True)
-    print(format_table(rows, COLUMNS))
-    for row in rows:
-        ok = "met" if row["utilisation"] >= TARGET else "MISSED"
-        print(
-            f"{row['concurrent']} concurrent: utilisation {row['utilisation']:.1%} "
-            f"(target >= {TARGET:.0%}): {ok}"
-        )
-    print(machine())
-    write_csv(rows, COLUMNS, args.out)
-    print(f"wrote {args.out}", file=sys.stderr)
-    return 0
+    verdicts = [
+        f"{row['concurrent']} concurrent: utilisation {row['utilisation']:.1%} "
+        f"(target >= {TARGET:.0%}): {met(row['utilisation'] >= TARGET)}"
+        for row in rows
+    ]
+    return finish(rows, COLUMNS, args.out, verdicts)
 
 
 if __name__ == "__main__":

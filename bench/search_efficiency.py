@@ -122,7 +122,7 @@ def ray_run(method: str, data: Any, samples: int, max_epochs: int, seed: int) ->
     from ray import tune
     from ray.tune.search.basic_variant import BasicVariantGenerator
 
-    from bench.common import make_recorder
+    from bench.common import make_recorder, timed_fit
     from experiments.tasks import SUPERRES
     from search.cluster import cluster_shape, trial_resources
     from search.config import SearchConfig
@@ -142,31 +142,20 @@ def ray_run(method: str, data: Any, samples: int, max_epochs: int, seed: int) ->
         else BasicVariantGenerator(random_state=seed)
     )
     recorder = make_recorder()
-    with tempfile.TemporaryDirectory(prefix="bench-search-") as storage:
-        tuner = tune.Tuner(
-            trainable,
-            param_space=None if optuna else SUPERRES.space.to_tune(),
-            tune_config=tune.TuneConfig(
-                search_alg=searcher,
-                scheduler=None if method == "c" else make_scheduler(SUPERRES, config),
-                num_samples=samples if method == "c" else SAMPLE_CAP * samples,
-                reuse_actors=True,
-            ),
-            run_config=tune.RunConfig(
-                name="bench",
-                stop=None if method == "c" else EpochBudget(samples * max_epochs),
-                storage_path=storage,
-                checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
-                callbacks=[recorder],
-                verbose=0,
-            ),
-        )
-        start = time.perf_counter()
-        grid = tuner.fit()
-        wall = time.perf_counter() - start
-    errors = [r.error for r in grid if r.error is not None]
-    if errors:
-        raise RuntimeError(f"method {method}: {len(errors)} trials failed: {errors[0]}")
+    wall = timed_fit(
+        trainable,
+        tune.TuneConfig(
+            search_alg=searcher,
+            scheduler=None if method == "c" else make_scheduler(SUPERRES, config),
+            num_samples=samples if method == "c" else SAMPLE_CAP * samples,
+            reuse_actors=True,
+        ),
+        recorder,
+        name="search",
+        failed=f"method {method}: ",
+        param_space=None if optuna else SUPERRES.space.to_tune(),
+        stop=None if method == "c" else EpochBudget(samples * max_epochs),
+    )
     results = [(at, tid, r) for at, kind, tid, r in recorder.events if kind == "result"]
     epochs = [(at, float(r["val_psnr"])) for at, _, r in results]
     # configurations that trained (trials still pending when the budget ran out never did)
