@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import keras
 import numpy as np
@@ -25,13 +25,7 @@ from lensing.layout import CLASSES
 from lensing.pixels import resize_image
 from trainables.backbones import DEFAULT_BACKBONE
 from trainables.contracts import ClassificationSplits, ClassifierConfig
-from trainables.loop import (
-    BatchNormCalibrator,
-    OnEpoch,
-    ShuffledBatches,
-    fit_one_epoch,
-    run_epochs,
-)
+from trainables.loop import BatchNormCalibrator, EpochRun, ShuffledBatches, run_epochs
 from trainables.metrics import accuracy, cross_entropy, macro_auc, per_class_auc
 from trainables.models import backbone_inputs, build_classifier, classifier_backbone
 from trainables.runtime import prepare_backend
@@ -104,17 +98,15 @@ def train_classifier(
     config: ClassifierConfig,
     data: ClassificationSplits,
     *,
-    epochs: int,
     backbone: str = DEFAULT_BACKBONE,
     image_size: int = 128,
     weights: str | Path | None = None,
     seed: int = 0,
-    checkpoint_dir: str | Path | None = None,
-    resume_from: str | Path | None = None,
-    on_epoch: OnEpoch | None = None,
-    verbose: int = 0,
+    **run: Unpack[EpochRun],
 ) -> list[dict[str, Any]]:
     """Train for ``epochs`` epochs in all (resumed ones included); return one metrics dict each.
+
+    ``run``: ``epochs`` and the loop's other options (``trainables.loop.EpochRun``).
 
     Metrics: ``epoch, val_auc, val_auc_<class>..., val_loss, val_accuracy, loss, epoch_seconds``.
     """
@@ -128,17 +120,16 @@ def train_classifier(
         config,
         image_size=image_size,
         backbone=backbone,
-        weights=None if resume_from is not None else weights,
+        weights=None if run.get("resume_from") is not None else weights,
         num_classes=len(classes),
     )
 
     calibrator = BatchNormCalibrator(classifier_backbone(model))
 
-    def train_epoch(epoch: int) -> float:
-        batches = ShuffledBatches(
+    def batches(epoch: int) -> ShuffledBatches:
+        return ShuffledBatches(
             x_train, y_train, batch_size=int(config["batch_size"]), seed=seed, epoch=epoch
         )
-        return fit_one_epoch(model, batches, epoch, verbose)
 
     def evaluate() -> dict[str, float]:
         recalibrate_classifier(
@@ -147,12 +138,4 @@ def train_classifier(
         probs = model.predict(x_val, batch_size=PREDICT_BATCH, verbose=0)
         return classification_metrics(y_val, probs, classes)
 
-    return run_epochs(
-        model,
-        epochs=epochs,
-        train_epoch=train_epoch,
-        evaluate=evaluate,
-        checkpoint_dir=checkpoint_dir,
-        resume_from=resume_from,
-        on_epoch=on_epoch,
-    )
+    return run_epochs(model, batches=batches, evaluate=evaluate, **run)

@@ -30,7 +30,7 @@ import os
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Required, TypedDict, Unpack
 
 import keras
 import numpy as np
@@ -44,6 +44,22 @@ log = logging.getLogger(__name__)
 
 OnEpoch = Callable[[dict[str, Any], "Path | None"], None]
 Augment = Callable[[np.ndarray, np.ndarray, np.random.Generator], tuple[np.ndarray, np.ndarray]]
+
+
+class EpochRun(TypedDict, total=False):
+    """The keyword options every trainer passes on to ``run_epochs`` as they are.
+
+    ``epochs``: epochs in all, resumed ones included; ``checkpoint_dir``: where each epoch's
+    checkpoint is written (none if None); ``resume_from``: a checkpoint folder to continue from;
+    ``on_epoch(metrics, checkpoint_dir)``: called after each epoch's checkpoint; ``verbose``: the
+    ``model.fit`` verbosity.
+    """
+
+    epochs: Required[int]
+    checkpoint_dir: str | Path | None
+    resume_from: str | Path | None
+    on_epoch: OnEpoch | None
+    verbose: int
 
 
 class ShuffledBatches:
@@ -256,20 +272,20 @@ def _restore_random_state(model: keras.Model, state: dict[str, Any], folder: Any
 def run_epochs(
     model: keras.Model,
     *,
-    epochs: int,
-    train_epoch: Callable[[int], float],
+    batches: Callable[[int], ShuffledBatches],
     evaluate: Callable[[], dict[str, float]],
-    checkpoint_dir: str | Path | None = None,
-    resume_from: str | Path | None = None,
-    on_epoch: OnEpoch | None = None,
+    **run: Unpack[EpochRun],
 ) -> list[dict[str, Any]]:
     """Run epochs ``done+1 .. epochs``; after each: evaluate, checkpoint, call ``on_epoch``.
 
-    ``train_epoch(epoch)`` trains one epoch and returns its loss; ``evaluate()`` returns the
-    validation metrics. Returns the whole history (resumed epochs included), one dict per epoch.
+    ``batches(epoch)`` gives one epoch's training batches; ``evaluate()`` returns the validation
+    metrics. Returns the whole history (resumed epochs included), one dict per epoch.
     """
+    epochs = run["epochs"]
     if epochs < 1:
         raise LensSearchError(f"epochs must be >= 1, got {epochs}")
+    checkpoint_dir, resume_from = run.get("checkpoint_dir"), run.get("resume_from")
+    on_epoch, verbose = run.get("on_epoch"), run.get("verbose", 0)
     folder = Path(checkpoint_dir) if checkpoint_dir is not None else None
     resume = Path(resume_from) if resume_from is not None else None
     history = load_checkpoint(model, resume) if resume is not None else []
@@ -277,7 +293,7 @@ def run_epochs(
         folder.mkdir(parents=True, exist_ok=True)
     for epoch in range(len(history) + 1, epochs + 1):
         start = time.perf_counter()
-        loss = train_epoch(epoch)
+        loss = fit_one_epoch(model, batches(epoch), epoch, verbose)
         metrics: dict[str, Any] = {"epoch": epoch, **evaluate(), "loss": loss}
         metrics["epoch_seconds"] = time.perf_counter() - start
         history.append(metrics)

@@ -9,14 +9,13 @@ resume, ``on_epoch`` and the test-only failure switch are described in ``trainab
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import keras
 import numpy as np
 
 from trainables.contracts import SuperResConfig, SuperResSplits
-from trainables.loop import Augment, OnEpoch, ShuffledBatches, fit_one_epoch, run_epochs
+from trainables.loop import Augment, EpochRun, ShuffledBatches, run_epochs
 from trainables.metrics import mse, psnr, ssim
 from trainables.models import bicubic_upsample, build_superres
 from trainables.runtime import prepare_backend
@@ -71,14 +70,12 @@ def train_superres(
     config: SuperResConfig,
     data: SuperResSplits,
     *,
-    epochs: int,
     seed: int = 0,
-    checkpoint_dir: str | Path | None = None,
-    resume_from: str | Path | None = None,
-    on_epoch: OnEpoch | None = None,
-    verbose: int = 0,
+    **run: Unpack[EpochRun],
 ) -> list[dict[str, Any]]:
     """Train for ``epochs`` epochs in all (resumed ones included); return one metrics dict each.
+
+    ``run``: ``epochs`` and the loop's other options (``trainables.loop.EpochRun``).
 
     Metrics: ``epoch, val_psnr, val_ssim, val_mse, bicubic_psnr, bicubic_ssim, loss,
     epoch_seconds``.
@@ -92,8 +89,8 @@ def train_superres(
     augment = augment_pairs(config)
     baseline = bicubic_baseline(lr_val, hr_val)
 
-    def train_epoch(epoch: int) -> float:
-        batches = ShuffledBatches(
+    def batches(epoch: int) -> ShuffledBatches:
+        return ShuffledBatches(
             lr_train,
             hr_train,
             batch_size=int(config["batch_size"]),
@@ -101,7 +98,6 @@ def train_superres(
             epoch=epoch,
             augment=augment,
         )
-        return fit_one_epoch(model, batches, epoch, verbose)
 
     def evaluate() -> dict[str, float]:
         pred = predict_hr(model, lr_val)
@@ -112,12 +108,4 @@ def train_superres(
             **baseline,
         }
 
-    return run_epochs(
-        model,
-        epochs=epochs,
-        train_epoch=train_epoch,
-        evaluate=evaluate,
-        checkpoint_dir=checkpoint_dir,
-        resume_from=resume_from,
-        on_epoch=on_epoch,
-    )
+    return run_epochs(model, batches=batches, evaluate=evaluate, **run)
