@@ -1,7 +1,7 @@
 """Replay searches against recorded learning curves: many seeds of every method in minutes.
 
     python -m bench.replay --task superres --seeds 30
-    python -m bench.replay --task superres --quick        # 2 seeds, small forest
+    python -m bench.replay --task superres --quick        # 2 seeds, budget 3 x 9 epochs
 
 A tabular/surrogate benchmark (as LCBench, YAHPO Gym or Syne Tune's simulator backend do): each
 method runs its real search code against an oracle that answers from a table recorded by
@@ -682,7 +682,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--methods", default=",".join(METHODS), help="subset of " + ", ".join(METHODS)
     )
-    parser.add_argument("--quick", action="store_true", help="2 seeds, a 20-tree forest")
+    parser.add_argument(
+        "--quick", action="store_true", help="2 seeds, budget 3 x max_epochs, a 20-tree forest"
+    )
     parser.add_argument("--out", type=Path, default=None, help="default bench/out/replay-TASK.csv")
     args = parser.parse_args(argv)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -695,6 +697,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not path.is_file():
         parser.error(f"--table: no table at {path} (record one with python -m bench.record)")
     seeds, trees = (2, 20) if args.quick else (args.seeds, 100)
+    if args.quick:
+        args.samples = 3
     out = args.out or Path(f"bench/out/replay-{args.task}.csv")
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     start = time.perf_counter()
