@@ -39,6 +39,10 @@ seconds, in the order their epochs would finish; every epoch counts towards the 
 - ``d``: the same random configurations under ``make_scheduler``'s ASHA.
 - ``f``, ``f'``: Optuna alone, ask-and-tell, TPE with its ``HyperbandPruner`` /
   ``SuccessiveHalvingPruner`` (min resource 1, reduction factor 3).
+- ``a-mv``, ``a-def``: variants of ``a`` for choosing its settings (the project's
+  ``PruneAwareOptunaSearch`` with ``TPESampler(multivariate=True)``, or with the space's defaults
+  as Ray's ``points_to_evaluate``); ``--grace-period`` and ``--reduction-factor`` change ASHA's
+  settings for every ASHA method.
 
 Per (method, seed): ``epochs_to_mark`` (epochs spent when the best-so-far first came within
 ``MARK`` of the table's best configuration; empty if never), ``best_at_budget`` and ``budget``,
@@ -83,6 +87,8 @@ METHODS = {
     "d": "random + asha",
     "f": "optuna tpe + HyperbandPruner",
     "f'": "optuna tpe + SuccessiveHalvingPruner",
+    "a-mv": "a with multivariate TPE",
+    "a-def": "a with the space's defaults tried first",
 }
 COLUMNS = ("method", "seed", "epochs_to_mark", "best_at_budget", "budget")
 FRACTIONS = (1 / 3, 1 / 2, 2 / 3, 1.0)
@@ -439,10 +445,39 @@ class OptunaPolicy:
         return False
 
 
+def variant_searcher(method: str, table: Table, seed: int) -> Any:
+    """``a-mv`` / ``a-def``: the project's prune-aware searcher with one TPE setting changed."""
+    import optuna
+
+    from search.searcher import PruneAwareOptunaSearch
+
+    common: dict[str, Any] = {
+        "space": table.space.define_by_run,
+        "metric": table.metric,
+        "mode": "max",
+        "max_epochs": table.max_epochs,
+    }
+    if method == "a-mv":
+        sampler = optuna.samplers.TPESampler(seed=seed, multivariate=True)
+        return PruneAwareOptunaSearch(**common, sampler=sampler)
+    searched = set(table.space.searched())
+    defaults = {k: v for k, v in table.space.defaults().items() if k in searched}
+    return PruneAwareOptunaSearch(**common, seed=seed, points_to_evaluate=[defaults])
+
+
 def make_policy(
-    method: str, task: str, table: Table, seed: int, workers: int, folder: str
+    method: str,
+    task: str,
+    table: Table,
+    seed: int,
+    workers: int,
+    folder: str,
+    asha: dict[str, int] | None = None,
 ) -> Policy:
-    """Method ``method`` built from its library's (or the project's) own search code."""
+    """Method ``method`` built from its library's (or the project's) own search code.
+
+    ``asha``: ``grace_period`` / ``reduction_factor`` for ``SearchConfig`` (else its defaults).
+    """
     import optuna
 
     from search.config import SearchConfig
@@ -451,15 +486,16 @@ def make_policy(
 
     spec = TASKS[task]
     epochs = table.max_epochs
-    if method in ("a", "a'", "c", "d"):
+    if method in ("a", "a'", "c", "d", "a-mv", "a-def"):
         policy = "complete" if method == "a'" else "pruned"
-        config = SearchConfig(max_epochs=epochs, seed=seed, stopped_trials=policy)
+        config = SearchConfig(max_epochs=epochs, seed=seed, stopped_trials=policy, **(asha or {}))
         np.random.seed(seed)  # ASHA draws its bracket from NumPy's global generator
-        searcher = (
-            make_searcher(spec, table.space, config)
-            if method in ("a", "a'")
-            else RandomSearcher(table.space, seed)
-        )
+        if method in ("a", "a'"):
+            searcher = make_searcher(spec, table.space, config)
+        elif method in ("c", "d"):
+            searcher = RandomSearcher(table.space, seed)
+        else:
+            searcher = variant_searcher(method, table, seed)
         scheduler = None if method == "c" else make_scheduler(spec, config)
         return RayPolicy(searcher, scheduler, table.metric, epochs, workers)
     if method == "b":
@@ -556,6 +592,7 @@ def run_replays(
     budget: int,
     workers: int,
     log: Callable[[str], None],
+    asha: dict[str, int] | None = None,
 ) -> list[Trace]:
     """Every method for every seed; returns the traces."""
     import optuna
@@ -568,7 +605,7 @@ def run_replays(
         for seed in seeds:
             oracle.reseed(seed)
             with tempfile.TemporaryDirectory(prefix="bench-replay-") as folder:
-                policy = make_policy(method, table.task, table, seed, workers, folder)
+                policy = make_policy(method, table.task, table, seed, workers, folder, asha)
                 traces.append(replay(policy, oracle, budget, Trace(method, seed)))
         log(f"{method}: {len(seeds)} seeds in {time.perf_counter() - start:.1f} s")
     return traces
@@ -679,6 +716,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--workers", type=int, default=2, help="trials at once (b: always 1)")
     parser.add_argument("--surrogate", choices=SURROGATES, default="nearest")
+    parser.add_argument("--grace-period", type=int, default=None, help="ASHA's (default 1)")
+    parser.add_argument("--reduction-factor", type=int, default=None, help="ASHA's (default 3)")
     parser.add_argument(
         "--methods", default=",".join(METHODS), help="subset of " + ", ".join(METHODS)
     )
@@ -705,6 +744,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     table = read_table(path, args.task)
     if len(table.configs) < 5:
         parser.error(f"--table: {path} holds {len(table.configs)} complete configurations, need 5")
+    if args.grace_period is not None and not 1 <= args.grace_period <= table.max_epochs:
+        parser.error(f"--grace-period must be between 1 and {table.max_epochs} (the table's)")
+    if args.reduction_factor is not None and args.reduction_factor < 2:
+        parser.error("--reduction-factor must be at least 2")
     budget = args.samples * table.max_epochs
     mark = table.best - MARK[args.task]
     quality = {kind: surrogate_quality(table, kind, trees) for kind in SURROGATES}
@@ -722,7 +765,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             + " ".join(f"{x:.3f}" for x in quality[kind]["rmse_per_epoch"])
             + (f"; noise std {jitter(table.values):.4f}" if kind == "forest" else "")
         )
-    traces = run_replays(table, oracle, methods, range(seeds), budget, args.workers, log)
+    asha = {
+        key: value
+        for key, value in (
+            ("grace_period", args.grace_period),
+            ("reduction_factor", args.reduction_factor),
+        )
+        if value is not None
+    }
+    traces = run_replays(table, oracle, methods, range(seeds), budget, args.workers, log, asha)
     rows = rows_of(traces, mark, budget)
     write_csv(rows, COLUMNS, out)
     plot(traces, methods, budget, table.best, out.with_suffix(".png"))
