@@ -3,6 +3,7 @@
     python -m bench.record --task superres               # 128 Sobol configs + the defaults
     python -m bench.record --task classify
     python -m bench.record --task superres --quick       # 3 configs of 2 epochs on 12 pairs
+    python -m bench.record --task superres --configs 32  # the defaults and 32 Sobol configs
 
 The recorded table is what ``bench.replay`` replays searches against (a tabular benchmark in the
 manner of LCBench or NAS-Bench-201, recorded from our own trainables because those tables cannot
@@ -264,15 +265,17 @@ def record(
     log: Callable[[str], None],
 ) -> int:
     """Train every configuration not yet in ``out``; returns how many it trained now."""
-    from trainables.runtime import set_threads
-
-    set_threads(1)
     space = space_of(task)
     setup = SETUPS[task]
     columns = ["config_id", *space.searched(), "epoch", *setup.metrics, "epoch_seconds"]
     done = recorded_ids(out)
     todo = [(i, c) for i, c in enumerate(draw_configs(space, count)) if i not in done]
     log(f"{task}: {len(done)} configurations recorded, {len(todo)} to train into {out}")
+    if not todo:
+        return 0
+    from trainables.runtime import set_threads  # Keras (TensorFlow) only when training
+
+    set_threads(1)
     train = trainer(task, load_data(task, size), max_epochs)
     for index, (config_id, config) in enumerate(todo, start=1):
         start = time.perf_counter()
@@ -300,7 +303,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     size, max_epochs, count = default_size(args.task), SETUPS[args.task].max_epochs, args.configs
     if args.quick:
         size, max_epochs, count = QUICK[args.task]
-        count -= 1  # the defaults make the third
+        count = min(args.configs, count - 1)  # the defaults make the third
     out = args.out or TABLES / f"{args.task}.csv"
     used = sys.argv[1:] if argv is None else argv
     write_sidecar(out, SETUPS[args.task], used, size, count, max_epochs)
