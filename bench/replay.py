@@ -648,6 +648,7 @@ def summary(
             "median_to_mark": median_epochs(reached, budget),
             "best_median": float(np.median(finals)),
             "best_iqr": f"{np.percentile(finals, 25):.3f}-{np.percentile(finals, 75):.3f}",
+            "best_range": f"{finals.min():.3f}-{finals.max():.3f}",
             "configs": float(np.median([t.configs for t in mine])),
         }
         for fraction in FRACTIONS:
