@@ -47,7 +47,7 @@ seconds, in the order their epochs would finish; every epoch counts towards the 
 Per (method, seed): ``epochs_to_mark`` (epochs spent when the best-so-far first came within
 ``MARK`` of the table's best configuration; empty if never), ``best_at_budget`` and ``budget``,
 written to ``bench/out/replay-<task>.csv``, with a PNG of the median best-so-far against epochs
-(interquartile band) next to it. The last printed line is the median ratio of ``a``'s
+(interquartile band) and a JSON of the summary and the surrogate's quality next to it. The last printed line is the median ratio of ``a``'s
 ``epochs_to_mark`` to ``c``'s and to ``b``'s.
 """
 
@@ -784,7 +784,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"answers: {oracle.table_answers} from the table, {oracle.surrogate_answers} from the "
         f"surrogate; {time.perf_counter() - start:.0f} s; {machine()}"
     )
-    log(f"wrote {out} and {out.with_suffix('.png')}")
+    details = {
+        "table": str(path),
+        "configs": len(table.configs),
+        "best": table.best,
+        "mark": mark,
+        "budget": budget,
+        "workers": args.workers,
+        "surrogate": args.surrogate,
+        "surrogate_quality": quality,
+        "summary": table_rows,
+    }
+    out.with_suffix(".json").write_text(json.dumps(details, indent=1, default=str) + "\n")
+    log(f"wrote {out}, {out.with_suffix('.png')} and {out.with_suffix('.json')}")
     print(ratio_line(table_rows, budget))
     return 0
 
