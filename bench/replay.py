@@ -47,8 +47,8 @@ seconds, in the order their epochs would finish; every epoch counts towards the 
 Per (method, seed): ``epochs_to_mark`` (epochs spent when the best-so-far first came within
 ``MARK`` of the table's best configuration; empty if never), ``best_at_budget`` and ``budget``,
 written to ``bench/out/replay-<task>.csv``, with a PNG of the median best-so-far against epochs
-(interquartile band) and a JSON of the summary and the surrogate's quality next to it. The last printed line is the median ratio of ``a``'s
-``epochs_to_mark`` to ``c``'s and to ``b``'s.
+(interquartile band) and a JSON of the summary and the surrogate's quality next to it. The last
+printed line is the median ratio of ``a``'s ``epochs_to_mark`` to ``c``'s and to ``b``'s.
 """
 
 from __future__ import annotations
