@@ -40,6 +40,7 @@ import platform
 import subprocess
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -126,7 +127,9 @@ def draw_configs(space: Any, count: int) -> list[dict[str, Any]]:
     searched = [space[name] for name in space.searched()]
     configs = [space.defaults()]
     if count:
-        points = qmc.Sobol(len(searched), scramble=True, seed=SOBOL_SEED).random(count)
+        with warnings.catch_warnings():  # counts that are not powers of 2 lose some balance
+            warnings.simplefilter("ignore", UserWarning)
+            points = qmc.Sobol(len(searched), scramble=True, seed=SOBOL_SEED).random(count)
         for point in points:
             config = space.defaults()
             config.update(

@@ -142,7 +142,10 @@ def read_table(path: Path, task: str) -> Table:
         )
         values.append([float(r[metric]) for r in ordered])
         seconds.append([float(r["epoch_seconds"]) for r in ordered])
-    return Table(task, metric, configs, np.array(values), np.array(seconds), space)
+    curves = np.array(values, dtype=float)
+    # a diverged run (no finite score) counts as the worst score recorded
+    curves = np.where(np.isfinite(curves), curves, np.nanmin(curves))
+    return Table(task, metric, configs, curves, np.array(seconds), space)
 
 
 def parse_value(param: Any, text: str) -> Any:
