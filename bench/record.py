@@ -95,7 +95,7 @@ QUICK = {"superres": (12, 2, 3), "classify": (20, 2, 3)}
 
 def space_of(task: str) -> Any:
     """The searched space of ``task`` (classify: the ``cnn`` backbone's)."""
-    from search.tasks import TASKS
+    from experiments.tasks import TASKS
 
     spec = TASKS[task]
     if task == "classify":

@@ -483,9 +483,9 @@ def make_policy(
     """
     import optuna
 
+    from experiments.tasks import TASKS
     from search.config import SearchConfig
     from search.run import make_scheduler, make_searcher
-    from search.tasks import TASKS
 
     spec = TASKS[task]
     epochs = table.max_epochs
