@@ -109,6 +109,11 @@ class FloatParam:
             return float(math.sqrt(self.low * self.high))
         return float((self.low + self.high) / 2)
 
+    def sample(self, rng: np.random.Generator) -> float:
+        if self.log:
+            return float(math.exp(rng.uniform(math.log(self.low), math.log(self.high))))
+        return float(rng.uniform(self.low, self.high))
+
 
 @dataclass(frozen=True)
 class IntParam:
@@ -139,6 +144,12 @@ class IntParam:
             return int(self.default)
         return int(self.low + ((self.high - self.low) // (2 * self.step)) * self.step)
 
+    def sample(self, rng: np.random.Generator) -> int:
+        if self.log:
+            value = math.exp(rng.uniform(math.log(self.low), math.log(self.high + 1)))
+            return int(min(self.high, math.floor(value)))
+        return int(self.low + rng.integers(0, (self.high - self.low) // self.step + 1) * self.step)
+
 
 @dataclass(frozen=True)
 class ChoiceParam:
@@ -165,6 +176,9 @@ class ChoiceParam:
     def default_value(self) -> ChoiceValue:
         return self.choices[0] if self.default is None else self.default
 
+    def sample(self, rng: np.random.Generator) -> ChoiceValue:
+        return self.choices[int(rng.integers(0, len(self.choices)))]
+
     @property
     def is_bool(self) -> bool:
         return all(isinstance(c, bool) for c in self.choices)
@@ -182,6 +196,9 @@ class FixedParam:
         check_valid(self.name, self.valid, {"value": self.value})
 
     def default_value(self) -> Any:
+        return self.value
+
+    def sample(self, rng: np.random.Generator) -> Any:
         return self.value
 
 

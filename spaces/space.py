@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from lensing.errors import LensSearchError
 from spaces.overrides import override_param
 from spaces.params import ChoiceParam, FixedParam, FloatParam, IntParam, Param
@@ -48,6 +50,11 @@ class SearchSpace:
     def defaults(self) -> dict[str, Any]:
         """A known-good config: smoke runs use it, searches evaluate it first."""
         return {p.name: p.default_value() for p in self.params}
+
+    def sample(self, rng: np.random.Generator | int | None = None) -> dict[str, Any]:
+        """One random config drawn with ``rng`` (a Generator or a seed)."""
+        rng = np.random.default_rng(rng)
+        return {p.name: p.sample(rng) for p in self.params}
 
     def define_by_run(self, trial: Any) -> dict[str, Any]:
         """Optuna define-by-run: suggest every searched parameter, return the fixed ones.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keras_tuner
+import numpy as np
 import optuna
 import pytest
 from ray import tune
@@ -68,8 +69,14 @@ def test_config_keys_match_the_architecture() -> None:
 
 
 @pytest.mark.parametrize("space", SPACES, ids=lambda s: s.name)
-def test_defaults_lie_in_the_space(space: SearchSpace) -> None:
+def test_defaults_and_samples_lie_in_the_space(space: SearchSpace) -> None:
+    """``sample`` is random search's draw in ``bench.replay``."""
     assert_in_space(space, space.defaults())
+    samples = [space.sample(np.random.default_rng(i)) for i in range(50)]
+    for config in samples:
+        assert_in_space(space, config)
+    assert len({c["lr"] for c in samples}) == 50
+    assert space.sample(3) == space.sample(3)
 
 
 @pytest.mark.parametrize("space", SPACES, ids=lambda s: s.name)
