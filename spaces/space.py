@@ -48,7 +48,11 @@ class SearchSpace:
         return [p.name for p in self.params if not isinstance(p, FixedParam)]
 
     def defaults(self) -> dict[str, Any]:
-        """A known-good config: smoke runs use it, searches evaluate it first."""
+        """A known-good config for smoke runs and tests.
+
+        A search samples from its first trial on; evaluating the defaults first is a variant
+        that ``bench.replay`` measures ("a-def"), not the searcher's behaviour.
+        """
         return {p.name: p.default_value() for p in self.params}
 
     def sample(self, rng: np.random.Generator | int | None = None) -> dict[str, Any]:
