@@ -309,25 +309,37 @@ def local_multinode_cluster(
 
 
 @contextmanager
-def connected(cluster: LocalCluster, **init_kwargs: Any) -> Iterator[None]:
-    """Connect this process as a driver (``ray.init``) with the cluster's token; shut down after."""
-    import ray
+def ray_auth_env(env: Mapping[str, str]) -> Iterator[None]:
+    """This process's Ray auth variables set to ``env`` (RAY_AUTH_TOKEN dropped), then put back.
 
-    saved = {name: os.environ.get(name) for name in AUTH_ENV_VARS}
+    Ray reads them once at import: each change is followed by ``refresh_ray_auth``.
+    """
+    saved = {name: os.environ.get(name) for name in (*AUTH_ENV_VARS, *env)}
     os.environ.pop("RAY_AUTH_TOKEN", None)
-    os.environ.update(cluster.env)
+    os.environ.update(env)
     refresh_ray_auth()
     try:
-        ray.init(address=cluster.address, **init_kwargs)
         yield
     finally:
-        ray.shutdown()
         for name, value in saved.items():
             if value is None:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
         refresh_ray_auth()
+
+
+@contextmanager
+def connected(cluster: LocalCluster, **init_kwargs: Any) -> Iterator[None]:
+    """Connect this process as a driver (``ray.init``) with the cluster's token; shut down after."""
+    import ray
+
+    with ray_auth_env(cluster.env):
+        ray.init(address=cluster.address, **init_kwargs)
+        try:
+            yield
+        finally:
+            ray.shutdown()
 
 
 def _proc_stat(pid: int) -> tuple[str, int, int] | None:

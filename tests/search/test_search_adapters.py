@@ -30,10 +30,11 @@ from search.optuna_adapter import (
     unknown_running_trials,
     was_told,
 )
-from search.ray_adapter import local_cluster_address, refresh_ray_auth, worker_output_to
+from search.ray_adapter import local_cluster_address, worker_output_to
 from search.rayauth import ACCEPTED, REFUSED, ask_gcs
 from search.searcher import JournalOptunaSearch, PruneAwareOptunaSearch
 from spaces import SUPERRES_SPACE
+from tests.harness.localcluster import ray_auth_env
 
 MAX_EPOCHS = 3
 
@@ -148,21 +149,12 @@ def token_ray(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, st
     token = tmp_path_factory.mktemp("auth") / "token"
     token.write_text("fedcba9876543210fedcba9876543210")
     auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token)}
-    saved = {name: os.environ.get(name) for name in (*auth, "RAY_AUTH_TOKEN")}
-    os.environ.pop("RAY_AUTH_TOKEN", None)
-    os.environ.update(auth)
-    refresh_ray_auth()
-    ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=True)
-    try:
-        yield auth
-    finally:
-        ray.shutdown()
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        refresh_ray_auth()
+    with ray_auth_env(auth):
+        ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=True)
+        try:
+            yield auth
+        finally:
+            ray.shutdown()
 
 
 def test_gcs_probe_tells_which_drivers_a_cluster_accepts(
