@@ -1,9 +1,11 @@
 """Search efficiency on super-resolution: how many epochs each method needs to find a good model.
 
     python -m bench.search_efficiency            # 40 pairs, budget 9 x 9 epochs, 3 seeds
-    python -m bench.search_efficiency --quick    # 12 pairs, budget 2 x 2 epochs, 1 seed
+    python -m bench.search_efficiency --quick    # 12 pairs, 2 x 2 epochs, 1 seed, QUICK_SPACE
+    python -m bench.search_efficiency --space narrow.yaml   # a narrowed space (as search's)
 
-Methods, on the same data, space (``SUPERRES_SPACE``), trainer, ``max_epochs`` and epoch budget
+Methods, on the same data, space (``SUPERRES_SPACE``, or it with a ``--space`` overrides file
+applied as the search applies it), trainer, ``max_epochs`` and epoch budget
 (``--samples`` x ``max_epochs``, what ``c`` spends):
 
 - ``a``  Ray Tune + Optuna TPE + ASHA, stopped trials told to Optuna as PRUNED (our default)
@@ -42,7 +44,9 @@ from typing import Any
 from ray.tune import Stopper
 
 from bench.common import format_table, machine, quiet_logs, start_local_ray, write_csv
+from experiments.tasks import SUPERRES
 from lensing.cli import OneLineParser, run_cli
+from spaces import SearchSpace
 
 quiet_logs()
 
@@ -68,6 +72,9 @@ COLUMNS = (
 )
 MARK_DB = 0.1
 SAMPLE_CAP = 4
+QUICK_SPACE = {"num_layers": 2, "filters_1": 8, "filters_2": 8, "kernel_size": 3, "batch_size": 8}
+"""``--quick``'s overrides: the cheapest corner of the space (the full space's largest network
+costs 10-20x it per epoch); the quick run checks that every method runs, not what it finds."""
 PRIME = "a'"
 
 
@@ -113,7 +120,9 @@ class EpochBudget(Stopper):
         return self.epochs >= self.budget
 
 
-def ray_run(method: str, data: Any, samples: int, max_epochs: int, seed: int) -> Run:
+def ray_run(
+    method: str, data: Any, space: SearchSpace, samples: int, max_epochs: int, seed: int
+) -> Run:
     """Methods a, a', c, d: a Tuner built from the search's own pieces, on the running Ray.
 
     ``c`` trains ``samples`` configurations to ``max_epochs``; the others sample until they have
@@ -123,7 +132,6 @@ def ray_run(method: str, data: Any, samples: int, max_epochs: int, seed: int) ->
     from ray.tune.search.basic_variant import BasicVariantGenerator
 
     from bench.common import make_recorder, timed_fit
-    from experiments.tasks import SUPERRES
     from search.cluster import cluster_shape, trial_resources
     from search.config import SearchConfig
     from search.run import make_scheduler, make_searcher
@@ -137,7 +145,7 @@ def ray_run(method: str, data: Any, samples: int, max_epochs: int, seed: int) ->
     )
     optuna = method in ("a", "a'")
     searcher = (
-        make_searcher(SUPERRES, SUPERRES.space, config)
+        make_searcher(SUPERRES, space, config)
         if optuna
         else BasicVariantGenerator(random_state=seed)
     )
@@ -153,7 +161,7 @@ def ray_run(method: str, data: Any, samples: int, max_epochs: int, seed: int) ->
         recorder,
         name="search",
         failed=f"method {method}: ",
-        param_space=None if optuna else SUPERRES.space.to_tune(),
+        param_space=None if optuna else space.to_tune(),
         stop=None if method == "c" else EpochBudget(samples * max_epochs),
     )
     results = [(at, tid, r) for at, kind, tid, r in recorder.events if kind == "result"]
@@ -168,17 +176,17 @@ def keras_tuner_seed(seed: int) -> int:
     return seed + 1
 
 
-def hyperband_run(data: Any, max_epochs: int, seed: int) -> Run:
+def hyperband_run(data: Any, max_epochs: int, seed: int, space: SearchSpace | None = None) -> Run:
     """Method b: keras-tuner Hyperband in this process, trained by the project's epoch loop."""
     import keras_tuner as kt
 
-    from experiments.tasks import SUPERRES
     from trainables.loop import ShuffledBatches, fit_one_epoch
     from trainables.metrics import psnr
     from trainables.models import build_superres
     from trainables.runtime import prepare_backend
     from trainables.superres import augment_pairs, predict_hr
 
+    space = SUPERRES.space if space is None else space
     run = Run("b")
     origin = time.perf_counter()
 
@@ -186,7 +194,7 @@ def hyperband_run(data: Any, max_epochs: int, seed: int) -> Run:
         def build(self, hp: Any) -> Any:
             prepare_backend(seed)
             run.configs += 1
-            return build_superres(SUPERRES.space.build_keras_tuner(hp), lr_size=(75, 75))
+            return build_superres(space.build_keras_tuner(hp), lr_size=(75, 75))
 
         def fit(
             self,
@@ -198,7 +206,7 @@ def hyperband_run(data: Any, max_epochs: int, seed: int) -> Run:
             callbacks: Sequence[Any] = (),
             **kwargs: Any,
         ) -> dict[str, float]:
-            config = SUPERRES.space.build_keras_tuner(hp)
+            config = space.build_keras_tuner(hp)
             augment = augment_pairs(config)
             for callback in callbacks:
                 callback.set_model(model)
@@ -311,6 +319,7 @@ def run_benchmark(
     seeds: Sequence[int],
     methods: Sequence[str],
     log: Callable[[str], None],
+    space: SearchSpace | None = None,
 ) -> list[dict[str, Any]]:
     """Every method for every seed on one local Ray; returns per-seed rows then the means."""
     import ray
@@ -318,6 +327,7 @@ def run_benchmark(
     from lensing.cache import default_dataset
     from lensing.load import load_superres
 
+    space = SUPERRES.space if space is None else space
     data = load_superres(default_dataset("superres", pairs=pairs, workers=1, progress=False))
     rows: list[dict[str, Any]] = []
     start_local_ray()
@@ -327,9 +337,9 @@ def run_benchmark(
             for method in methods:
                 log(f"seed {seed}: method {method} ({METHODS[method]})")
                 if method == "b":
-                    runs.append(hyperband_run(data, max_epochs, seed))
+                    runs.append(hyperband_run(data, max_epochs, seed, space))
                 else:
-                    runs.append(ray_run(method, data, samples, max_epochs, seed))
+                    runs.append(ray_run(method, data, space, samples, max_epochs, seed))
             seed_rows = score(runs, seed)
             log(format_table(seed_rows, COLUMNS))  # a long run's finished seeds survive a kill
             rows += seed_rows
@@ -358,7 +368,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="comma-separated subset of " + ", ".join(METHODS),
     )
     parser.add_argument(
-        "--quick", action="store_true", help="tiny run (12 pairs, 2 samples, max_epochs 2, 1 seed)"
+        "--space",
+        type=Path,
+        help="JSON or YAML file that narrows the space (as the search's --space)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny run (12 pairs, 2 samples, max_epochs 2, 1 seed, QUICK_SPACE unless --space)",
     )
     parser.add_argument("--out", type=Path, default=Path("bench/out/search_efficiency.csv"))
     args = parser.parse_args(argv)
@@ -368,6 +385,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = sorted(set(methods) - set(METHODS))
     if unknown:
         parser.error(f"--methods: unknown {unknown}; choose from {', '.join(METHODS)}")
+    space = SUPERRES.searched_space(args.space)
+    if args.quick and args.space is None:
+        space = space.with_overrides(QUICK_SPACE)
     print(machine(), file=sys.stderr)
     start = time.perf_counter()
     rows = run_benchmark(
@@ -377,6 +397,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         range(args.seeds),
         methods,
         log=lambda line: print(line, file=sys.stderr, flush=True),
+        space=space,
     )
     print(format_table(rows, COLUMNS))
     if {"a", "a'", "b", "c"} <= set(methods):

@@ -64,13 +64,17 @@ def open_cluster() -> Iterator[LocalCluster]:
 
 
 def test_search_joins_a_cluster_without_token_auth_despite_a_stale_token(
-    open_cluster: LocalCluster, tiny_superres_dir: Path, tmp_path: Path
+    open_cluster: LocalCluster,
+    tiny_superres_dir: Path,
+    tiny_superres_space: Path,
+    tmp_path: Path,
 ) -> None:
     env = search_env(tmp_path / "home", stale_token=True)
     storage = tmp_path / "runs"
     proc = search(
         open_cluster.address, tiny_superres_dir, storage, env,
         "--samples", "2", "--max-epochs", "1", "--name", "open",
+        "--space", str(tiny_superres_space),
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
@@ -83,7 +87,10 @@ def test_search_joins_a_cluster_without_token_auth_despite_a_stale_token(
 
 
 def test_search_spreads_trials_over_both_gpu_workers(
-    multinode_cluster: LocalCluster, tiny_superres_dir: Path, tmp_path: Path
+    multinode_cluster: LocalCluster,
+    tiny_superres_dir: Path,
+    tiny_superres_space: Path,
+    tmp_path: Path,
 ) -> None:
     # The cluster's token by path, a stale one in ~/.ray: connect() finds that the cluster wants
     # a token and joins with the one Ray reads first (RAY_AUTH_TOKEN_PATH).
@@ -93,6 +100,7 @@ def test_search_spreads_trials_over_both_gpu_workers(
     proc = search(
         multinode_cluster.address, tiny_superres_dir, storage, env,
         "--samples", str(SAMPLES), "--max-epochs", "2", "--name", "m",
+        "--space", str(tiny_superres_space),
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 

@@ -49,7 +49,7 @@ def reported(experiment: Path) -> dict[str, list[dict]]:
 
 
 def test_killed_worker_node_costs_at_most_one_epoch(
-    doomed_cluster: LocalCluster, tiny_superres_dir: Path, tmp_path: Path
+    doomed_cluster: LocalCluster, tiny_superres_dir: Path, tiny_superres_space: Path, tmp_path: Path
 ) -> None:
     worker0, worker1 = doomed_cluster.worker_node_ids
     experiment = tmp_path / "runs" / "w"
@@ -59,6 +59,7 @@ def test_killed_worker_node_costs_at_most_one_epoch(
             sys.executable, "-m", "search.superres", "--address", doomed_cluster.address,
             "--gpus-per-trial", "1", "--samples", str(SAMPLES), "--max-epochs", str(EPOCHS),
             "--grace-period", str(EPOCHS), "--data", str(tiny_superres_dir),
+            "--space", str(tiny_superres_space),
             "--storage", str(tmp_path / "runs"), "--name", "w",
         ],
         cwd=REPO, env={**os.environ, **doomed_cluster.env}, text=True,

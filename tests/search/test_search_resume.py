@@ -33,20 +33,25 @@ def trial_dirs(experiment: Path) -> list[Path]:
     return sorted(found, key=lambda p: int(p.name.split("_fn_", 1)[1].split("_")[1]))
 
 
-def search_command(data: Path, storage: Path, *extra: str, samples: int = SAMPLES) -> list[str]:
+def search_command(
+    data: Path, space: Path, storage: Path, *extra: str, samples: int = SAMPLES
+) -> list[str]:
     return [
         sys.executable, "-m", "search.superres", "--data", str(data), "--samples", str(samples),
+        "--space", str(space),
         "--max-epochs", "3", "--reduction-factor", "2", "--max-concurrent", "1",
         "--storage", str(storage), "--name", "r", "--seed", "1", *extra,
     ]  # fmt: skip
 
 
-def test_driver_sigkill_then_resume(tiny_superres_dir: Path, tmp_path: Path) -> None:
+def test_driver_sigkill_then_resume(
+    tiny_superres_dir: Path, tiny_superres_space: Path, tmp_path: Path
+) -> None:
     storage = tmp_path / "runs"
     experiment = storage / "r"
     log = (tmp_path / "first.log").open("w")
     driver = subprocess.Popen(
-        search_command(tiny_superres_dir, storage),
+        search_command(tiny_superres_dir, tiny_superres_space, storage),
         cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     try:
@@ -75,7 +80,7 @@ def test_driver_sigkill_then_resume(tiny_superres_dir: Path, tmp_path: Path) -> 
     empty.mkdir()
 
     resumed = subprocess.run(
-        search_command(tiny_superres_dir, storage, "--resume"),
+        search_command(tiny_superres_dir, tiny_superres_space, storage, "--resume"),
         cwd=REPO, capture_output=True, text=True, timeout=900,
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
@@ -104,12 +109,12 @@ def test_driver_sigkill_then_resume(tiny_superres_dir: Path, tmp_path: Path) -> 
 
 
 def test_ctrl_c_saves_the_search_prints_its_resume_command_and_exits_130(
-    tiny_superres_dir: Path, tmp_path: Path
+    tiny_superres_dir: Path, tiny_superres_space: Path, tmp_path: Path
 ) -> None:
     storage, samples = tmp_path / "runs", 3
     experiment = storage / "r"
     driver = subprocess.Popen(
-        search_command(tiny_superres_dir, storage, samples=samples),
+        search_command(tiny_superres_dir, tiny_superres_space, storage, samples=samples),
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True,
     )  # fmt: skip
