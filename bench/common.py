@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 Row = dict[str, Any]
+Event = tuple[float, str, str, dict[str, Any] | None]
+"""What the recorder of ``timed_fit`` notes: (seconds since the fit began, kind, trial_id, result
+or None), kind ``start``, ``result`` or ``complete``."""
 
 
 def format_table(rows: Sequence[Row], columns: Sequence[str]) -> str:
@@ -92,18 +95,17 @@ def start_local_ray(num_cpus: float | None = None, num_gpus: float | None = None
     )
 
 
-def make_recorder() -> Any:
+def _make_recorder() -> Any:
     """A ``tune.Callback`` that notes, on the driver's clock, when each trial starts, reports, ends.
 
-    ``events`` holds ``(seconds since the recorder was made, kind, trial_id, result or None)``
-    with kind ``start``, ``result`` or ``complete``.
+    ``events`` holds an ``Event`` for each, its seconds counted from when the recorder was made.
     """
     from ray import tune
 
     class Recorder(tune.Callback):
         def __init__(self) -> None:
             self.origin = time.perf_counter()
-            self.events: list[tuple[float, str, str, dict[str, Any] | None]] = []
+            self.events: list[Event] = []
 
         def _note(self, kind: str, trial: Any, result: dict[str, Any] | None = None) -> None:
             self.events.append((time.perf_counter() - self.origin, kind, trial.trial_id, result))
@@ -128,20 +130,21 @@ def make_recorder() -> Any:
 def timed_fit(
     trainable: Any,
     tune_config: Any,
-    recorder: Any,
     *,
     name: str,
     failed: str = "",
     param_space: dict[str, Any] | None = None,
     stop: Any = None,
-) -> float:
-    """One ``Tuner.fit`` in a throwaway storage folder; its wall seconds.
+) -> tuple[float, list[Event]]:
+    """One ``Tuner.fit`` in a throwaway storage folder: its wall seconds and what each trial did
+    when (the ``Event`` list, for ``trial_spans``).
 
     Raises if any trial failed (the message starts with ``failed``): a benchmark must not report
     figures from a run that lost trials.
     """
     from ray import tune
 
+    recorder = _make_recorder()
     with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as storage:
         tuner = tune.Tuner(
             trainable,
@@ -162,11 +165,11 @@ def timed_fit(
     errors = [r.error for r in grid if r.error is not None]
     if errors:
         raise RuntimeError(f"{failed}{len(errors)} trials failed: {errors[0]}")
-    return wall
+    return wall, recorder.events
 
 
-def trial_spans(events: Sequence[tuple[float, str, str, Any]]) -> dict[str, dict[str, Any]]:
-    """Per trial: first start, last completion, and its results in order (from a recorder)."""
+def trial_spans(events: Sequence[Event]) -> dict[str, dict[str, Any]]:
+    """Per trial: first start, last completion, and its results in order (from ``timed_fit``)."""
     spans: dict[str, dict[str, Any]] = {}
     for at, kind, trial_id, result in events:
         span = spans.setdefault(trial_id, {"start": at, "end": at, "results": []})

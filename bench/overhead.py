@@ -22,16 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.common import (
-    finish,
-    machine,
-    make_recorder,
-    met,
-    quiet_logs,
-    start_local_ray,
-    timed_fit,
-    trial_spans,
-)
+from bench.common import finish, machine, met, quiet_logs, start_local_ray, timed_fit, trial_spans
 from lensing.cli import OneLineParser, run_cli
 
 quiet_logs()
@@ -74,17 +65,15 @@ def ray_rows(
     trainable = tune.with_resources(
         make_tune_trainable(task.split(":")[0], data, **fixed), {"cpu": 1, "gpu": 0}
     )
-    recorder = make_recorder()
-    fit_wall = timed_fit(
+    fit_wall, events = timed_fit(
         trainable,
         tune.TuneConfig(num_samples=trials, reuse_actors=True, max_concurrent_trials=1),
-        recorder,
         name="overhead",
         failed=f"{task}: ",
         param_space=dict(config),
     )
     rows, total_train, total_epochs = [], 0.0, 0
-    spans = sorted(trial_spans(recorder.events).values(), key=lambda s: s["start"])
+    spans = sorted(trial_spans(events).values(), key=lambda s: s["start"])
     for number, span in enumerate(spans, start=1):
         train = sum(r["epoch_seconds"] for _, r in span["results"])
         total_train += train

@@ -32,7 +32,6 @@ from bench.common import (
     finish,
     format_table,
     machine,
-    make_recorder,
     met,
     quiet_logs,
     start_local_ray,
@@ -132,21 +131,20 @@ def run_level(concurrent: int, epochs: int, epoch_s: float, waves: int) -> dict[
     trainable = tune.with_resources(
         tune.with_parameters(sleeping_trial, epochs=epochs, epoch_s=epoch_s), {"cpu": 1, "gpu": 1}
     )
-    recorder, sampler = make_recorder(), MemorySampler()
+    sampler = MemorySampler()
     sampler.start()
-    wall = timed_fit(
+    wall, events = timed_fit(
         trainable,
         tune.TuneConfig(
             search_alg=make_searcher(SUPERRES, SUPERRES.space, config),
             num_samples=trials,
             reuse_actors=True,
         ),
-        recorder,
         name="scale",
     )
     sampler.stop.set()
     sampler.join()
-    spans = trial_spans(recorder.events).values()
+    spans = trial_spans(events).values()
     epochs_done = sum(len(s["results"]) for s in spans)
     latencies = [s["results"][0][0] - s["start"] - epoch_s for s in spans if s["results"]]
     rss = [r for r, _ in sampler.peak] or [0]

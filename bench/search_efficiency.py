@@ -131,7 +131,7 @@ def ray_run(
     from ray import tune
     from ray.tune.search.basic_variant import BasicVariantGenerator
 
-    from bench.common import make_recorder, timed_fit
+    from bench.common import timed_fit
     from search.cluster import cluster_shape, trial_resources
     from search.config import SearchConfig
     from search.run import make_scheduler, make_searcher
@@ -149,8 +149,7 @@ def ray_run(
         if optuna
         else BasicVariantGenerator(random_state=seed)
     )
-    recorder = make_recorder()
-    wall = timed_fit(
+    wall, events = timed_fit(
         trainable,
         tune.TuneConfig(
             search_alg=searcher,
@@ -158,13 +157,12 @@ def ray_run(
             num_samples=samples if method == "c" else SAMPLE_CAP * samples,
             reuse_actors=True,
         ),
-        recorder,
         name="search",
         failed=f"method {method}: ",
         param_space=None if optuna else space.to_tune(),
         stop=None if method == "c" else EpochBudget(samples * max_epochs),
     )
-    results = [(at, tid, r) for at, kind, tid, r in recorder.events if kind == "result"]
+    results = [(at, tid, r) for at, kind, tid, r in events if kind == "result"]
     epochs = [(at, float(r["val_psnr"])) for at, _, r in results]
     # configurations that trained (trials still pending when the budget ran out never did)
     return Run(method, configs=len({tid for _, tid, _ in results}), epochs=epochs, wall_s=wall)

@@ -84,6 +84,12 @@ def verbosity() -> int:
     return _verbosity
 
 
+def command_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The parsed options as keywords for the function a command runs: every option but the
+    verbosity flags (``OneLineParser`` applied those when it parsed)."""
+    return {name: value for name, value in vars(args).items() if name != "verbosity"}
+
+
 def run_cli(
     main: Callable[[Sequence[str] | None], int | None],
     argv: Sequence[str] | None = None,
@@ -99,6 +105,19 @@ def run_cli(
         sys.stderr.write(f"{prog}: interrupted\n")
         sys.exit(130)
     sys.exit(code or 0)
+
+
+def console_script(
+    main: Callable[[Sequence[str] | None], int | None], prog: str
+) -> Callable[[], None]:
+    """The console script of a command (``lens-search-*``, ``python -m PROG``): ``main`` on the
+    command line's arguments, through ``run_cli``."""
+
+    def script() -> None:
+        run_cli(main, prog=prog)
+
+    script.__doc__ = f"Console script (same as ``python -m {prog}``)."
+    return script
 
 
 @contextmanager

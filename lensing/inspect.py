@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from lensing.cli import OneLineParser, run_cli
+from lensing.cli import OneLineParser, console_script
 from lensing.images import ImageFile, check_same_size, check_scale, read_images
 from lensing.layout import (
     ALL,
@@ -105,9 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def cli() -> None:
-    """Console script ``lens-search-inspect`` (same as ``python -m lensing.inspect``)."""
-    run_cli(main, prog="lensing.inspect")
+cli = console_script(main, prog="lensing.inspect")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -33,7 +34,8 @@ class ClassificationData:
     y_train: np.ndarray
     x_val: np.ndarray
     y_val: np.ndarray
-    classes: tuple[str, ...]
+    classes: ClassVar[tuple[str, ...]] = CLASSES
+    """Every data set has the three classes (``lensing.layout``; aliases resolved on reading)."""
     paths_train: tuple[Path, ...]
     paths_val: tuple[Path, ...]
     masses_train: np.ndarray | None = None
@@ -78,7 +80,6 @@ def load_classification(
         y_train=labels["train"],
         x_val=stack(files["val"], shape),
         y_val=labels["val"],
-        classes=CLASSES,
         paths_train=tuple(paths["train"]),
         paths_val=tuple(paths["val"]),
         masses_train=masses(files["train"]),

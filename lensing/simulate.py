@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 from tqdm import tqdm
 
-from lensing.cli import OneLineParser, run_cli
+from lensing.cli import OneLineParser, console_script
 from lensing.errors import LensSearchError
 from lensing.layout import CLASSES
 from lensing.npy_objects import save_with_mass
@@ -379,9 +379,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def cli() -> None:
-    """Console script ``lens-search-simulate`` (same as ``python -m lensing.simulate``)."""
-    run_cli(main, prog="lensing.simulate")
+cli = console_script(main, prog="lensing.simulate")
 
 
 if __name__ == "__main__":

@@ -17,8 +17,9 @@ from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from experiments.study import find_journal, journal_storage, study_name_of
-from lensing.cli import OneLineParser, run_cli
+from lensing.cli import console_script
 from lensing.errors import LensSearchError
+from results.outputs import results_parser
 
 HOST = "127.0.0.1"  # never beyond loopback: reach it from elsewhere through an SSH tunnel
 
@@ -79,8 +80,9 @@ def serve(server: WSGIServer) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m results.dashboard``."""
-    parser = OneLineParser(prog="python -m results.dashboard", description=__doc__.split("\n")[0])
-    parser.add_argument("experiment", help="experiment folder (e.g. runs/NAME)")
+    parser = results_parser(
+        "dashboard", __doc__.split("\n")[0], experiment="experiment folder (e.g. runs/NAME)"
+    )
     parser.add_argument(
         "--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)"
     )
@@ -94,9 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def cli() -> None:
-    """Console script ``lens-search-dashboard`` (same as ``python -m results.dashboard``)."""
-    run_cli(main, prog="results.dashboard")
+cli = console_script(main, prog="results.dashboard")
 
 
 if __name__ == "__main__":

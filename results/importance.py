@@ -80,16 +80,9 @@ def completed_study(
     return study
 
 
-def param_importances(
-    table: pd.DataFrame,
-    configs: Mapping[str, dict[str, Any]],
-    space: SearchSpace,
-    metric: str,
-    mode: str,
-    seed: int = 0,
-) -> dict[str, float]:
-    """fANOVA importance of each searched parameter (sums to 1), most important first."""
-    study = completed_study(table, configs, space, metric, mode)
+def param_importances(study: optuna.Study, seed: int = 0) -> dict[str, float]:
+    """fANOVA importance of each searched parameter over the completed trials of ``study`` (sums
+    to 1, most important first): the search's stored study, or a ``completed_study``."""
     evaluator = optuna.importance.FanovaImportanceEvaluator(seed=seed)
-    importances = optuna.importance.get_param_importances(study, evaluator=evaluator)
-    return {name: float(value) for name, value in importances.items()}
+    found = optuna.importance.get_param_importances(study, evaluator=evaluator)
+    return {name: float(value) for name, value in found.items()}

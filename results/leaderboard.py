@@ -13,9 +13,9 @@ from experiments.ray_adapter import trial_records
 from experiments.settings import LEADERBOARD_FILE
 from experiments.storage import is_uri, write_text
 from experiments.trials import error_line, load_results, trial_status
-from lensing.cli import OneLineParser, run_cli
+from lensing.cli import console_script
 from lensing.errors import LensSearchError
-from results.outputs import check_apart_from_inputs, check_new_file
+from results.outputs import EXPERIMENT_HELP, check_apart_from_inputs, check_new_file, results_parser
 
 FIRST_COLUMNS = ["rank", "trial_id", "status", "epochs"]
 
@@ -92,11 +92,11 @@ def format_table(table: pd.DataFrame, metric: str, top: int | None = None) -> st
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = OneLineParser(
-        prog="python -m results.leaderboard",
-        description="Rank the trials of a search experiment (finished, interrupted or running).",
+    parser = results_parser(
+        "leaderboard",
+        "Rank the trials of a search experiment (finished, interrupted or running).",
+        experiment=f"{EXPERIMENT_HELP}, e.g. runs/classify-2026...",
     )
-    parser.add_argument("experiment", help="experiment folder or URI, e.g. runs/classify-2026...")
     parser.add_argument(
         "--csv",
         help="write the CSV here, refusing an existing file without --force "
@@ -121,9 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def cli() -> None:
-    """Console script ``lens-search-leaderboard`` (same as ``python -m results.leaderboard``)."""
-    run_cli(main, prog="results.leaderboard")
+cli = console_script(main, prog="results.leaderboard")
 
 
 if __name__ == "__main__":

@@ -1,5 +1,8 @@
 """Output folders of the results CLIs: written whole or not at all, never over earlier output.
 
+The commands' parsers come from here too (``results_parser``, ``add_output_flags``), so the
+EXPERIMENT argument and the ``--out``/``--force`` pair read the same in every command.
+
 Everything is written into a hidden sibling folder first and renamed into place at the end, so a
 failure (or Ctrl-C) leaves no partial output folder; an existing folder is replaced only with
 ``force=True``.
@@ -16,18 +19,40 @@ from pathlib import Path
 
 from experiments.settings import LEADERBOARD_FILE
 from experiments.storage import is_uri
-from lensing.cli import native_stderr_silenced
+from lensing.cli import OneLineParser, native_stderr_silenced
 from lensing.errors import LensSearchError
 from lensing.output import staging_folder
 
 __all__ = [
+    "add_output_flags",
     "check_apart_from_inputs",
     "check_new_file",
     "check_writable",
     "native_stderr_silenced",
     "output_folder",
     "quiet_keras_import",
+    "results_parser",
 ]
+
+EXPERIMENT_HELP = "experiment folder or URI"
+
+
+def results_parser(
+    command: str, description: str, experiment: str | None = EXPERIMENT_HELP
+) -> OneLineParser:
+    """The parser of ``python -m results.COMMAND``; its first argument is the experiment, with
+    the help text ``experiment``, unless that is None (a command that reads no experiment)."""
+    parser = OneLineParser(prog=f"python -m results.{command}", description=description)
+    if experiment is not None:
+        parser.add_argument("experiment", help=experiment)
+    return parser
+
+
+def add_output_flags(parser: OneLineParser, out_help: str, required: bool = False) -> None:
+    """``--out`` (the output folder, help ``out_help``) and ``--force`` (replace an existing one):
+    the pair of every command that writes an ``output_folder``."""
+    parser.add_argument("--out", required=required, help=out_help)
+    parser.add_argument("--force", action="store_true", help="replace an existing --out folder")
 
 
 def quiet_keras_import() -> None:

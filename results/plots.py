@@ -37,13 +37,18 @@ from experiments.settings import ExperimentSettings
 from experiments.storage import default_out
 from experiments.tasks import TASKS
 from experiments.trials import STATUS_STOPPED
-from lensing.cli import OneLineParser, run_cli
+from lensing.cli import console_script
 from lensing.errors import LensSearchError
 from results.figures import save
-from results.importance import NotEnoughTrials, param_importances
-from results.outputs import check_apart_from_inputs, check_writable, output_folder
+from results.importance import NotEnoughTrials, completed_study, param_importances
+from results.outputs import (
+    add_output_flags,
+    check_apart_from_inputs,
+    check_writable,
+    output_folder,
+    results_parser,
+)
 from results.select import load_leaderboard, trial_configs
-from results.study_plots import importances as study_importances
 from results.study_plots import save_study_figures, stored_study
 from spaces import ChoiceParam, FloatParam, IntParam, SearchSpace
 
@@ -249,10 +254,8 @@ def make_plots(
     study = stored_study(experiment)
     note = ""
     try:
-        importances: dict[str, float] | None = (
-            study_importances(study)
-            if study is not None
-            else param_importances(table, configs, space, metric, mode)
+        importances: dict[str, float] | None = param_importances(
+            study if study is not None else completed_study(table, configs, space, metric, mode)
         )
     except NotEnoughTrials as exc:
         importances, note = None, str(exc)
@@ -278,14 +281,11 @@ def make_plots(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = OneLineParser(
-        prog="python -m results.plots",
-        description="Plot learning curves, progress, importance and top trials of a search.",
+    parser = results_parser(
+        "plots", "Plot learning curves, progress, importance and top trials of a search."
     )
-    parser.add_argument("experiment", help="experiment folder or URI")
-    parser.add_argument("--out", help="output folder (default: EXPERIMENT/plots)")
+    add_output_flags(parser, "output folder (default: EXPERIMENT/plots)")
     parser.add_argument("--top", type=int, default=DEFAULT_TOP, help="trials in top_trials.png")
-    parser.add_argument("--force", action="store_true", help="replace an existing --out folder")
     args = parser.parse_args(argv)
     target, note = make_plots(args.experiment, args.out, args.top, args.force)
     if note:
@@ -295,9 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-def cli() -> None:
-    """Console script ``lens-search-plots`` (same as ``python -m results.plots``)."""
-    run_cli(main, prog="results.plots")
+cli = console_script(main, prog="results.plots")
 
 
 if __name__ == "__main__":

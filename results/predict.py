@@ -19,16 +19,18 @@ import numpy as np
 import pandas as pd
 
 from lensing.cache import TASKS
-from lensing.cli import OneLineParser, run_cli
+from lensing.cli import console_script
 from lensing.errors import LensSearchError
 from lensing.images import check_same_size, read_images, stack
 from lensing.layout import CLASSES, SPLITS, existing_folder, find_classification, image_files
 from results.outputs import (
+    add_output_flags,
     check_apart_from_inputs,
     check_writable,
     native_stderr_silenced,
     output_folder,
     quiet_keras_import,
+    results_parser,
 )
 
 PREDICTIONS_FILE = "predictions.csv"
@@ -156,23 +158,21 @@ def predict(model_path: str | Path, data: str | Path, out: str | Path, force: bo
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = OneLineParser(
-        prog="python -m results.predict",
-        description="Classify or upscale a folder of lens images with a saved .keras model.",
+    parser = results_parser(
+        "predict",
+        "Classify or upscale a folder of lens images with a saved .keras model.",
+        experiment=None,
     )
     parser.add_argument("model", help="a .keras model saved by results.retrain")
     parser.add_argument("data", help="folder of images: class folders, flat, or LR/")
-    parser.add_argument("--out", required=True, help="output folder (must not exist)")
-    parser.add_argument("--force", action="store_true", help="replace an existing --out folder")
+    add_output_flags(parser, "output folder (must not exist)", required=True)
     args = parser.parse_args(argv)
     quiet_keras_import()
     predict(args.model, args.data, args.out, force=args.force)
     return 0
 
 
-def cli() -> None:
-    """Console script ``lens-search-predict`` (same as ``python -m results.predict``)."""
-    run_cli(main, prog="results.predict")
+cli = console_script(main, prog="results.predict")
 
 
 if __name__ == "__main__":

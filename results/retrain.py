@@ -23,13 +23,15 @@ import pandas as pd
 from experiments.settings import ExperimentSettings
 from experiments.storage import default_out
 from experiments.tasks import CLASSIFY_NAME, TASKS
-from lensing.cli import OneLineParser, run_cli
+from lensing.cli import command_options, console_script
 from lensing.errors import LensSearchError
 from results.outputs import (
+    add_output_flags,
     check_apart_from_inputs,
     check_writable,
     output_folder,
     quiet_keras_import,
+    results_parser,
 )
 from results.select import RankedTrial, load_leaderboard, pick_rank
 
@@ -239,34 +241,21 @@ def _print_metrics(metrics: dict[str, float], out: Path) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = OneLineParser(
-        prog="python -m results.retrain",
-        description="Retrain the best (or k-th) configuration of a search and evaluate it.",
+    parser = results_parser(
+        "retrain", "Retrain the best (or k-th) configuration of a search and evaluate it."
     )
-    parser.add_argument("experiment", help="experiment folder or URI")
     parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help="epochs to train")
     parser.add_argument("--rank", type=int, default=1, help="leaderboard rank to retrain (1=best)")
-    parser.add_argument("--out", help="output folder (default: EXPERIMENT/retrain-rank{k})")
+    add_output_flags(parser, "output folder (default: EXPERIMENT/retrain-rank{k})")
     parser.add_argument("--data", help="data set folder (default: the one the search used)")
     parser.add_argument("--seed", type=int, help="training seed (default: the search's)")
-    parser.add_argument("--force", action="store_true", help="replace an existing --out folder")
-    args = parser.parse_args(argv)
+    options = command_options(parser.parse_args(argv))  # named as retrain's keywords
     quiet_keras_import()
-    retrain(
-        args.experiment,
-        epochs=args.epochs,
-        rank=args.rank,
-        out=args.out,
-        data=args.data,
-        seed=args.seed,
-        force=args.force,
-    )
+    retrain(**options)
     return 0
 
 
-def cli() -> None:
-    """Console script ``lens-search-retrain`` (same as ``python -m results.retrain``)."""
-    run_cli(main, prog="results.retrain")
+cli = console_script(main, prog="results.retrain")
 
 
 if __name__ == "__main__":

@@ -54,13 +54,6 @@ def top_study(study: optuna.Study, top: int) -> optuna.Study:
     return copy
 
 
-def importances(study: optuna.Study, seed: int = 0) -> dict[str, float]:
-    """fANOVA importance of each searched parameter over the completed trials (sums to 1)."""
-    evaluator = optuna.importance.FanovaImportanceEvaluator(seed=seed)
-    found = optuna.importance.get_param_importances(study, evaluator=evaluator)
-    return {name: float(value) for name, value in found.items()}
-
-
 def save_study_figures(study: optuna.Study, top: int, folder: Path, seed: int = 0) -> None:
     """Write Optuna's importance, parallel-coordinate (top trials) and slice figures."""
     evaluator = optuna.importance.FanovaImportanceEvaluator(seed=seed)

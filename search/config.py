@@ -39,25 +39,12 @@ def option(default: Any, help_text: str) -> Any:
 class SearchConfig:
     """The settings of one search; each field's metadata holds its CLI help text."""
 
-    samples: int = option(
-        50,
-        "configurations to sample and train (Ray Tune trials)",
-    )
-    max_epochs: int = option(
-        10,
-        "epochs a trial may train at most (ASHA's max_t)",
-    )
-    grace_period: int = option(
-        1,
-        "epochs every trial trains before ASHA may stop it",
-    )
-    reduction_factor: int = option(
-        3,
-        "ASHA keeps 1/reduction_factor of the trials at each rung",
-    )
+    samples: int = option(50, "configurations to sample and train (Ray Tune trials)")
+    max_epochs: int = option(10, "epochs a trial may train at most (ASHA's max_t)")
+    grace_period: int = option(1, "epochs every trial trains before ASHA may stop it")
+    reduction_factor: int = option(3, "ASHA keeps 1/reduction_factor of the trials at each rung")
     data: str | None = option(
-        None,
-        "data set folder (default: simulate into a cache folder on first use, then reuse it)",
+        None, "data set folder (default: simulate into a cache folder on first use, then reuse it)"
     )
     per_class: int | None = option(
         None,
@@ -82,18 +69,14 @@ class SearchConfig:
         None,
         "classification: 'imagenet' (from the local Keras cache) or a weights file; default none",
     )
-    cpus_per_trial: float = option(
-        1.0,
-        "CPUs reserved for each trial",
-    )
+    cpus_per_trial: float = option(1.0, "CPUs reserved for each trial")
     gpus_per_trial: float | None = option(
         None,
         "GPUs per trial; fractions share a GPU (0.5 = two trials per GPU); "
         "default 1 if the cluster has GPUs, else 0",
     )
     max_concurrent: int | None = option(
-        None,
-        "trials running at once (default: as many as the resources allow)",
+        None, "trials running at once (default: as many as the resources allow)"
     )
     address: str | None = option(
         None,
@@ -101,28 +84,18 @@ class SearchConfig:
         "default: an embedded local Ray",
     )
     storage: str = option(
-        "./runs",
-        "where experiments are written: a local folder or a URI such as s3://bucket/runs",
+        "./runs", "where experiments are written: a local folder or a URI such as s3://bucket/runs"
     )
     name: str | None = option(
-        None,
-        "experiment name (default: TASK-YYYYmmdd-HHMMSS); an existing one needs --resume",
+        None, "experiment name (default: TASK-YYYYmmdd-HHMMSS); an existing one needs --resume"
     )
-    seed: int = option(
-        0,
-        "seed of the Optuna sampler and of every trial's training",
-    )
-    resume: bool = option(
-        False,
-        "continue the interrupted experiment --name",
-    )
+    seed: int = option(0, "seed of the Optuna sampler and of every trial's training")
+    resume: bool = option(False, "continue the interrupted experiment --name")
     space: str | None = option(
-        None,
-        "JSON or YAML file that narrows ranges or fixes parameters of the search space",
+        None, "JSON or YAML file that narrows ranges or fixes parameters of the search space"
     )
     time_budget: float | None = option(
-        None,
-        "stop starting and running trials after this many seconds",
+        None, "stop starting and running trials after this many seconds"
     )
     stopped_trials: str = option(
         "pruned",
@@ -131,8 +104,7 @@ class SearchConfig:
         "(Ray's default: their truncated score counts as final)",
     )
     max_failures: int = option(
-        2,
-        "times a failing trial is retried from its last checkpoint before it is marked errored",
+        2, "times a failing trial is retried from its last checkpoint before it is marked errored"
     )
     given: frozenset[str] | None = field(
         default=None, compare=False, repr=False, metadata={"setting": False}

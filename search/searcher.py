@@ -1,4 +1,8 @@
-"""Optuna behind Ray Tune: a study kept in a journal file, told honestly about stopped trials."""
+"""Optuna behind Ray Tune: a study kept in a journal file, told honestly about stopped trials.
+
+What it needs of ``OptunaSearch``'s internals goes through ``search.optuna_adapter``, called by
+its module name so that every such call shows where it is made.
+"""
 
 from __future__ import annotations
 
@@ -14,14 +18,7 @@ from ray.tune.result import TRAINING_ITERATION
 from ray.tune.search.optuna import OptunaSearch
 
 from experiments.study import JOURNAL_FILE, download_journal, journal_storage
-from search.optuna_adapter import (
-    asked_trial,
-    reattach_study,
-    searcher_study,
-    tell_pruned,
-    unknown_running_trials,
-    was_told,
-)
+from search import optuna_adapter
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +42,7 @@ class JournalOptunaSearch(OptunaSearch):
         if journal is not None:
             kwargs["storage"] = journal_storage(journal)
         super().__init__(*args, **kwargs)
-        study = searcher_study(self)
+        study = optuna_adapter.searcher_study(self)
         if journal is not None and study is not None and isinstance(self.metric, str):
             with warnings.catch_warnings():  # experimental in Optuna 5; names the dashboard's axis
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
@@ -63,8 +60,8 @@ class JournalOptunaSearch(OptunaSearch):
         Tune hands a trial's last result to ``on_trial_complete`` only, never to
         ``on_trial_result``, so without this the study's learning curves miss their last epoch.
         """
-        trial = asked_trial(self, trial_id)
-        if was_told(self, trial_id) or trial is None or not result:
+        trial = optuna_adapter.asked_trial(self, trial_id)
+        if optuna_adapter.was_told(self, trial_id) or trial is None or not result:
             return
         value, step = result.get(self.metric), result.get(TRAINING_ITERATION)
         if isinstance(self.metric, str) and value is not None and step is not None:
@@ -84,15 +81,15 @@ class JournalOptunaSearch(OptunaSearch):
         """Point the restored study and its open trials at the journal; fail lost trials."""
         if self._mirror:
             download_journal(self._mirror, Path(journal))
-        reattach_study(self, journal_storage(journal))
+        optuna_adapter.reattach_study(self, journal_storage(journal))
         self._fail_lost_trials()
 
     def _fail_lost_trials(self) -> None:
         """Mark FAIL the trials asked after Tune's last saved state: Tune has no record of them."""
-        study = searcher_study(self)
+        study = optuna_adapter.searcher_study(self)
         if study is None:  # restored before Tune set a metric: nothing was asked yet
             return
-        for frozen in unknown_running_trials(self):
+        for frozen in optuna_adapter.unknown_running_trials(self):
             logger.info("study trial %d was lost when the search stopped", frozen.number)
             study.tell(frozen.number, state=TrialState.FAIL)
 
@@ -120,8 +117,8 @@ class PruneAwareOptunaSearch(JournalOptunaSearch):
             and result.get(self.metric) is not None
             and result.get(self._epoch_attr, self._max_epochs) < self._max_epochs
         )
-        if not stopped_early or was_told(self, trial_id):
+        if not stopped_early or optuna_adapter.was_told(self, trial_id):
             super().on_trial_complete(trial_id, result=result, error=error)
             return
         self._report_last(trial_id, result)
-        tell_pruned(self, trial_id)
+        optuna_adapter.tell_pruned(self, trial_id)

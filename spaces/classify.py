@@ -32,16 +32,8 @@ when a config lacks them.
 
 from __future__ import annotations
 
-from spaces.params import (
-    AUGMENT_FACTOR,
-    BATCH_SIZE,
-    DROPOUT,
-    LEARNING_RATE,
-    Bounds,
-    ChoiceParam,
-    FloatParam,
-    IntParam,
-)
+from spaces.params import Bounds, ChoiceParam, IntParam
+from spaces.shared import augment_factor, batch_size, dropout, learning_rate
 from spaces.space import SearchSpace
 
 FINE_TUNE_FRACTION = Bounds(0.0, 1.0, low_open=True)
@@ -59,15 +51,15 @@ BACKBONE_PARAMS = {"cnn": ("cnn_width", "cnn_stages", "cnn_blocks")}
 CLASSIFY_SPACE = SearchSpace(
     "classify",
     (
-        FloatParam("lr", 1e-5, 1e-2, log=True, default=3e-4, valid=LEARNING_RATE),
-        FloatParam("dropout", 0.0, 0.5, default=0.2, valid=DROPOUT),
+        learning_rate(default=3e-4),
+        dropout(0.5, default=0.2),
         ChoiceParam("cnn_width", (8, 16, 24), default=16, valid=CNN_WIDTH),
         IntParam("cnn_stages", 2, 4, default=4, valid=CNN_STAGES),
         IntParam("cnn_blocks", 1, 2, default=2, valid=CNN_BLOCKS),
-        FloatParam("rotation", 0.0, 0.5, default=0.25, valid=AUGMENT_FACTOR),
-        FloatParam("shear", 0.0, 0.3, default=0.05, valid=AUGMENT_FACTOR),
-        FloatParam("translation", 0.0, 0.15, default=0.05, valid=AUGMENT_FACTOR),
-        ChoiceParam("batch_size", (16, 32, 64), default=32, valid=BATCH_SIZE),
+        augment_factor("rotation", 0.5, default=0.25),
+        augment_factor("shear", 0.3, default=0.05),
+        augment_factor("translation", 0.15, default=0.05),
+        batch_size((16, 32, 64), default=32),
         ChoiceParam(
             "fine_tune_fraction", (0.25, 0.5, 0.75, 1.0), default=1.0, valid=FINE_TUNE_FRACTION
         ),

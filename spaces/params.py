@@ -95,12 +95,7 @@ class FloatParam:
     valid: Bounds | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        _check_range(self.name, self.low, self.high, self.log)
-        check_valid(self.name, self.valid, {"low": self.low, "high": self.high})
-        if self.default is not None and not self.low <= self.default <= self.high:
-            raise LensSearchError(
-                f"{self.name}: default {self.default} is outside [{self.low}, {self.high}]"
-            )
+        _check_interval(self)
 
     def default_value(self) -> float:
         if self.default is not None:
@@ -128,16 +123,11 @@ class IntParam:
     valid: Bounds | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
-        _check_range(self.name, self.low, self.high, self.log)
-        check_valid(self.name, self.valid, {"low": self.low, "high": self.high})
+        _check_interval(self)
         if self.step < 1:
             raise LensSearchError(f"{self.name}: step must be >= 1, got {self.step}")
         if self.log and self.step != 1:
             raise LensSearchError(f"{self.name}: a log-scaled integer needs step 1")
-        if self.default is not None and not self.low <= self.default <= self.high:
-            raise LensSearchError(
-                f"{self.name}: default {self.default} is outside [{self.low}, {self.high}]"
-            )
 
     def default_value(self) -> int:
         if self.default is not None:
@@ -203,6 +193,17 @@ class FixedParam:
 
 
 Param = FloatParam | IntParam | ChoiceParam | FixedParam
+
+
+def _check_interval(param: FloatParam | IntParam) -> None:
+    """What a float and an integer range both need: finite ends in order (positive when
+    log-scaled), inside ``valid``, and the default between them."""
+    _check_range(param.name, param.low, param.high, param.log)
+    check_valid(param.name, param.valid, {"low": param.low, "high": param.high})
+    if param.default is not None and not param.low <= param.default <= param.high:
+        raise LensSearchError(
+            f"{param.name}: default {param.default} is outside [{param.low}, {param.high}]"
+        )
 
 
 def _check_range(name: str, low: float, high: float, log: bool) -> None:

@@ -20,16 +20,8 @@ batch_size an integer >= 1.
 
 from __future__ import annotations
 
-from spaces.params import (
-    AUGMENT_FACTOR,
-    BATCH_SIZE,
-    DROPOUT,
-    LEARNING_RATE,
-    Bounds,
-    ChoiceParam,
-    FloatParam,
-    IntParam,
-)
+from spaces.params import Bounds, ChoiceParam, IntParam
+from spaces.shared import augment_factor, batch_size, dropout, learning_rate
 from spaces.space import SearchSpace
 
 FILTER_CHOICES = (16, 32, 64, 128)
@@ -42,17 +34,17 @@ KERNEL_SIZE = Bounds(1, 15, integer=True)
 SUPERRES_SPACE = SearchSpace(
     "superres",
     (
-        FloatParam("lr", 1e-5, 1e-2, log=True, default=1e-3, valid=LEARNING_RATE),
+        learning_rate(default=1e-3),
         IntParam("num_layers", 2, MAX_LAYERS, default=3, valid=LAYERS),
         ChoiceParam("filters_1", FILTER_CHOICES, default=64, valid=FILTERS),
         ChoiceParam("filters_2", FILTER_CHOICES, default=32, valid=FILTERS),
         ChoiceParam("filters_3", FILTER_CHOICES, default=32, valid=FILTERS),
         ChoiceParam("filters_4", FILTER_CHOICES, default=32, valid=FILTERS),
         ChoiceParam("kernel_size", (3, 5), default=3, valid=KERNEL_SIZE),
-        FloatParam("dropout", 0.0, 0.3, default=0.0, valid=DROPOUT),
+        dropout(0.3, default=0.0),
         ChoiceParam("flip", (True, False), default=True),
         ChoiceParam("rot90", (True, False), default=True),
-        FloatParam("translation", 0.0, 0.1, default=0.0, valid=AUGMENT_FACTOR),
-        ChoiceParam("batch_size", (8, 16, 32), default=16, valid=BATCH_SIZE),
+        augment_factor("translation", 0.1, default=0.0),
+        batch_size((8, 16, 32), default=16),
     ),
 )

@@ -28,9 +28,14 @@ FROM_SCRATCH_FIXED = {"fine_tune_fraction": 1.0}
 learned anything only removes capacity (the search would spend trials finding that out)."""
 
 
+def resolve_alias(name: str) -> str:
+    """``name`` with an earlier name (``ALIASES``) resolved; any other name unchanged."""
+    return ALIASES.get(name, name)
+
+
 def backbone_name(name: str) -> str:
     """The backbone ``name`` stands for (an alias resolved); LensSearchError if unknown."""
-    name = ALIASES.get(name, name)
+    name = resolve_alias(name)
     if name not in BACKBONES:
         raise LensSearchError(f"unknown backbone {name!r}; choose from {', '.join(BACKBONES)}")
     return name
@@ -38,7 +43,7 @@ def backbone_name(name: str) -> str:
 
 def is_backbone(name: str) -> bool:
     """Whether ``name`` (or the alias it is) names a backbone."""
-    return ALIASES.get(name, name) in BACKBONES
+    return resolve_alias(name) in BACKBONES
 
 
 def min_image_size(name: str) -> int:

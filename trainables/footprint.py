@@ -12,7 +12,7 @@ these into the least memory a batch needs.
 from __future__ import annotations
 
 from spaces.classify import BACKBONE_PARAMS
-from trainables.backbones import ALIASES
+from trainables.backbones import resolve_alias
 
 ACTIVATION_FLOATS_PER_PIXEL = {"inception_resnet_v2": 910}
 """Layer outputs of one image per input pixel (see the module docstring for the count)."""
@@ -70,4 +70,4 @@ def cnn_parameters(cnn_width: int, cnn_stages: int, cnn_blocks: int) -> int:
 
 def _is_cnn(backbone: str) -> bool:
     """Whether ``backbone`` names the plain CNN (its aliases included)."""
-    return ALIASES.get(backbone, backbone) == "cnn"
+    return resolve_alias(backbone) == "cnn"

@@ -10,7 +10,8 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState, create_trial
 
 from experiments.study import JOURNAL_FILE, journal_storage
-from results.study_plots import importances, save_study_figures, stored_study, top_study
+from results.importance import param_importances
+from results.study_plots import save_study_figures, stored_study, top_study
 
 DISTRIBUTIONS = {
     "lr": FloatDistribution(1e-4, 1e-2, log=True),
@@ -41,7 +42,7 @@ def test_optuna_figures_from_the_stored_study(tmp_path: Path) -> None:
     write_study(folder, [0.6, 0.9, 0.7, 0.8])
     study = stored_study(str(folder))
     assert study is not None and study.study_name == "exp"
-    found = importances(study)
+    found = param_importances(study)
     assert set(found) == {"lr", "batch_size"} and sum(found.values()) == pytest.approx(1.0)
     best = top_study(study, 2)
     assert sorted(t.value for t in best.trials) == [0.8, 0.9]
