@@ -65,13 +65,18 @@ def test_classify_search(
 
 
 def test_superres_search(
-    tiny_superres_dir: Path, tmp_path: Path, local_ray: None, capsys: pytest.CaptureFixture[str]
+    tiny_superres_dir: Path,
+    tiny_superres_space: Path,
+    tmp_path: Path,
+    local_ray: None,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     config = SearchConfig(
         samples=6,
         max_epochs=3,
         reduction_factor=2,
         data=str(tiny_superres_dir),
+        space=str(tiny_superres_space),
         storage=str(tmp_path / "runs"),
         name="sr",
         seed=3,
