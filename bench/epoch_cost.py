@@ -13,6 +13,16 @@ batch-norm recalibration (``recalibrate_classifier``) and validation (``model.pr
 seconds per call and per training image of an epoch of ``--train-per-class`` x 3 images. The
 settings: today's defaults, op determinism on (``LENS_SEARCH_DETERMINISTIC=1``), one thread
 (``set_threads(1)``), XLA forced on, and two processes at once with 1 thread each or TF's default.
+``--backbone inception_resnet_v2`` measures the project's InceptionResNetV2 classifier instead
+(space defaults, random weights: ``weights=None`` is training from scratch, every layer trains);
+``--batch-size`` overrides the space's batch of 32.
+
+Part 1 then traces ``--profile-batches`` more training batches with the TensorFlow profiler and
+reads the ``.xplane.pb`` it writes (``read_trace``): the op time per training image split into
+convolutions (Conv2D and both backprops), batch norm (its layers' ops and gradients), the
+augmentation layers, Adam's update and the rest, with the threads that ran ops, the input
+pipeline's op time, and, timed outside the trace, a numpy batch's conversion to a tensor and
+``ShuffledBatches``' permuted copy, per image (``bench/out/epoch_cost_profile.csv``).
 
 Part 2, whole epochs through ``train_classifier`` with validation AUC after every epoch: today's
 Quick start path (the old ``small_cnn``: ``cnn`` 16 filters x 3 stages x 1 block, 64 px, 3,000
