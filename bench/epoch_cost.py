@@ -2,19 +2,21 @@
 
     python -m bench.epoch_cost --data DATA               # both parts on a classification folder
     python -m bench.epoch_cost --quick                   # random images, in one process
+    python -m bench.epoch_cost --data DATA --skip epochs --backbone inception_resnet_v2 --size 128
 
 Part 1, per training image (``--batches`` batches after a warm-up pass, so tracing is not counted),
 each setting in its own process (TensorFlow fixes threads and determinism per process): a plain
-Keras ``model.fit`` of the ``cnn`` classifier (space defaults, ``--size`` px) with and without its
-augmentation layers, the project's training step (``ShuffledBatches`` + ``fit_one_epoch``, what
-``train_classifier`` runs; alternated with the plain ``fit`` on one model for ``--rounds`` rounds,
-so their ratio holds under a changing load), and the two passes the trainer adds per epoch:
-batch-norm recalibration (``recalibrate_classifier``) and validation (``model.predict``), each as
-seconds per call and per training image of an epoch of ``--train-per-class`` x 3 images. The
-settings: today's defaults, op determinism on (``LENS_SEARCH_DETERMINISTIC=1``), one thread
-(``set_threads(1)``), XLA forced on, and two processes at once with 1 thread each or TF's default.
-``--backbone inception_resnet_v2`` measures the project's InceptionResNetV2 classifier instead
-(space defaults, random weights: ``weights=None`` is training from scratch, every layer trains);
+Keras ``model.fit`` of the ``--backbone`` classifier (``cnn`` unless told; space defaults,
+``--size`` px) with and without its augmentation layers, the project's training step
+(``ShuffledBatches`` + ``fit_one_epoch``, what ``train_classifier`` runs; alternated with the
+plain ``fit`` on one model for ``--rounds`` rounds, so their ratio holds under a changing load),
+and the two passes the trainer adds per epoch: batch-norm recalibration
+(``recalibrate_classifier``) and validation (``model.predict``), each as seconds per call and per
+training image of an epoch of ``--train-per-class`` x 3 images. The settings: today's defaults,
+op determinism on (``LENS_SEARCH_DETERMINISTIC=1``), one thread (``set_threads(1)``), XLA forced
+on, and two processes at once with 1 thread each or TF's default. ``--backbone
+inception_resnet_v2`` measures the project's InceptionResNetV2 classifier instead (space
+defaults, random weights: ``weights=None`` is training from scratch, every layer trains);
 ``--batch-size`` overrides the space's batch of 32.
 
 Part 1 then traces ``--profile-batches`` more training batches with the TensorFlow profiler and
