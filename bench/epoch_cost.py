@@ -2,17 +2,29 @@
 
     python -m bench.epoch_cost --data DATA               # both parts on a classification folder
     python -m bench.epoch_cost --quick                   # random images, in one process
+    python -m bench.epoch_cost --data DATA --skip epochs --backbone inception_resnet_v2 --size 128
 
 Part 1, per training image (``--batches`` batches after a warm-up pass, so tracing is not counted),
 each setting in its own process (TensorFlow fixes threads and determinism per process): a plain
-Keras ``model.fit`` of the ``cnn`` classifier (space defaults, ``--size`` px) with and without its
-augmentation layers, the project's training step (``ShuffledBatches`` + ``fit_one_epoch``, what
-``train_classifier`` runs; alternated with the plain ``fit`` on one model for ``--rounds`` rounds,
-so their ratio holds under a changing load), and the two passes the trainer adds per epoch:
-batch-norm recalibration (``recalibrate_classifier``) and validation (``model.predict``), each as
-seconds per call and per training image of an epoch of ``--train-per-class`` x 3 images. The
-settings: today's defaults, op determinism on (``LENS_SEARCH_DETERMINISTIC=1``), one thread
-(``set_threads(1)``), XLA forced on, and two processes at once with 1 thread each or TF's default.
+Keras ``model.fit`` of the ``--backbone`` classifier (``cnn`` unless told; space defaults,
+``--size`` px) with and without its augmentation layers, the project's training step
+(``ShuffledBatches`` + ``fit_one_epoch``, what ``train_classifier`` runs; alternated with the
+plain ``fit`` on one model for ``--rounds`` rounds, so their ratio holds under a changing load),
+and the two passes the trainer adds per epoch: batch-norm recalibration
+(``recalibrate_classifier``) and validation (``model.predict``), each as seconds per call and per
+training image of an epoch of ``--train-per-class`` x 3 images. The settings: today's defaults,
+op determinism on (``LENS_SEARCH_DETERMINISTIC=1``), one thread (``set_threads(1)``), XLA forced
+on, and two processes at once with 1 thread each or TF's default. ``--backbone
+inception_resnet_v2`` measures the project's InceptionResNetV2 classifier instead (space
+defaults, random weights: ``weights=None`` is training from scratch, every layer trains);
+``--batch-size`` overrides the space's batch of 32.
+
+Part 1 then traces ``--profile-batches`` more training batches with the TensorFlow profiler and
+reads the ``.xplane.pb`` it writes (``read_trace``): the op time per training image split into
+convolutions (Conv2D and both backprops), batch norm (its layers' ops and gradients), the
+augmentation layers, Adam's update and the rest, with the threads that ran ops, the input
+pipeline's op time, and, timed outside the trace, a numpy batch's conversion to a tensor and
+``ShuffledBatches``' permuted copy, per image (``bench/out/epoch_cost_profile.csv``).
 
 Part 2, whole epochs through ``train_classifier`` with validation AUC after every epoch: today's
 Quick start path (the old ``small_cnn``: ``cnn`` 16 filters x 3 stages x 1 block, 64 px, 3,000
@@ -25,8 +37,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
+import tempfile
 import time
 import types
 from collections.abc import Sequence
@@ -35,6 +49,7 @@ from typing import Any
 
 from bench.common import format_table, machine, quiet_logs, write_csv
 from lensing.cli import OneLineParser, run_cli
+from trainables.backbones import BACKBONES, image_size_limits, min_image_size
 from trainables.runtime import DETERMINISTIC_ENV
 
 quiet_logs()
@@ -60,6 +75,23 @@ COST_COLUMNS = (
     "ratio_max",
 )
 EPOCH_COLUMNS = ("path", "epoch", "train_images", "size", "epoch_s", "val_auc")
+OP_CLASSES = ("conv", "bn", "aug", "adam", "other")
+"""Where a training step's op time goes: convolutions (Conv2D and both backprops), batch norm
+(every op of a ``BatchNormalization`` layer, gradients included), the augmentation layers, the
+optimizer's update, and the rest (activations, pooling, concatenation, loss, ...)."""
+PROFILE_COLUMNS = (
+    "setting",
+    "trainer_ms",
+    "traced_ms",
+    "op_ms",
+    *(f"{name}_%" for name in OP_CLASSES),
+    "data_ms",
+    "to_tensor_ms",
+    "shuffle_ms",
+    "threads",
+)
+AUGMENTATION_LAYERS = ("random_rotation", "symmetric_shear", "random_translation")
+CONV_OPS = ("Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter", "_FusedConv2D")
 
 
 def cpu_line() -> str:
@@ -167,7 +199,92 @@ def fit_against_trainer(model: Any, x: Any, y: Any, batch: int, rounds: int) -> 
     }
 
 
-def measure_costs(args: Any, setting: dict[str, Any]) -> dict[str, float]:
+def op_class(name: str, op_type: str) -> str:
+    """Which of ``OP_CLASSES`` a traced op belongs to, from its type and its layer path."""
+    if op_type in CONV_OPS:
+        return "conv"
+    layers = [re.sub(r"_\d+$", "", part) for part in name.split("/")]
+    if any(part.startswith("batch_normalization") or part.endswith("_bn") for part in layers):
+        return "bn"
+    if any(part in AUGMENTATION_LAYERS for part in layers):
+        return "aug"
+    if any(part == "adam" for part in layers):
+        return "adam"
+    return "other"
+
+
+def read_trace(folder: str) -> dict[str, Any]:
+    """Milliseconds of op time per class in the ``.xplane.pb`` under ``folder``.
+
+    The TensorFlow profiler writes one XSpace; its host plane has one line per thread. Model ops
+    run on the ``tf_Compute`` (inter-op) lines as events named ``path:Type``, each lasting its
+    wall time (including the intra-op threads it fans out to); ops of the input pipeline run on
+    the ``tf_data`` lines. Ops on different inter-op threads can overlap, so the sum can exceed
+    the wall time.
+    """
+    from tensorflow.tsl.profiler.protobuf import xplane_pb2
+
+    files = sorted(Path(folder).rglob("*.xplane.pb"))
+    if not files:
+        raise RuntimeError(f"the profiler wrote no trace under {folder}")
+    space = xplane_pb2.XSpace()
+    space.ParseFromString(files[-1].read_bytes())
+    ms = dict.fromkeys(OP_CLASSES, 0.0)
+    data_ms, compute_lines, eigen_lines = 0.0, 0, 0
+    for plane in space.planes:
+        for line in plane.lines:
+            ops = [(plane.event_metadata[e.metadata_id].name, e.duration_ps) for e in line.events]
+            ops = [(n, d) for n, d in ops if ":" in n and "::" not in n]
+            eigen_lines += "Eigen" in line.name
+            if line.name.startswith("tf_Compute") and ops:
+                compute_lines += 1
+                for name, duration in ops:
+                    path, _, op_type = name.rpartition(":")
+                    ms[op_class(path, op_type)] += duration / 1e9
+            elif line.name.startswith("tf_data"):
+                data_ms += sum(d for _, d in ops) / 1e9
+    return {"ms": ms, "data_ms": data_ms, "threads": f"{compute_lines} inter + {eigen_lines} eigen"}
+
+
+def profile_step(model: Any, x: Any, y: Any, batch: int) -> dict[str, Any]:
+    """A traced ``fit`` over ``x`` (already traced once): op time per image by class.
+
+    Also times what feeding the step costs outside the trace: converting one numpy batch to a
+    tensor, and ``ShuffledBatches``' permuted copy of the training arrays, each per image.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    from trainables.loop import ShuffledBatches
+
+    with tempfile.TemporaryDirectory(prefix="epoch_cost_trace_") as folder:
+        tf.profiler.experimental.start(folder)
+        start = time.perf_counter()
+        model.fit(x, y, batch_size=batch, epochs=1, verbose=0)
+        traced_s = time.perf_counter() - start
+        tf.profiler.experimental.stop()
+        trace = read_trace(folder)
+    op_ms = sum(trace["ms"].values())
+    result: dict[str, Any] = {
+        "traced_ms": 1000 * traced_s / len(x),
+        "op_ms": op_ms / len(x),
+        **{f"{name}_%": 100 * trace["ms"][name] / op_ms for name in OP_CLASSES},
+        "data_ms": trace["data_ms"] / len(x),
+        "threads": trace["threads"],
+    }
+    copies = []
+    for _ in range(5):
+        start = time.perf_counter()
+        tf.convert_to_tensor(np.ascontiguousarray(x[:batch]))
+        copies.append(time.perf_counter() - start)
+    result["to_tensor_ms"] = 1000 * float(np.median(copies)) / batch
+    start = time.perf_counter()
+    ShuffledBatches(x, y, batch_size=batch, seed=0, epoch=1)
+    result["shuffle_ms"] = 1000 * (time.perf_counter() - start) / len(x)
+    return result
+
+
+def measure_costs(args: Any, setting: dict[str, Any]) -> dict[str, Any]:
     """Part 1 for one setting, in this process (called through ``--setting``)."""
     from trainables.runtime import set_threads
 
@@ -182,7 +299,7 @@ def measure_costs(args: Any, setting: dict[str, Any]) -> dict[str, float]:
     from trainables.runtime import prepare_backend
 
     config = CLASSIFY_SPACE.defaults()
-    batch = int(config["batch_size"])
+    batch = int(args.batch_size or config["batch_size"])
     data = load(args, args.size, args.train_per_class, args.val_per_class)
     images = args.batches * batch
     x, y = data.x_train[:images], data.y_train[:images]
@@ -190,7 +307,7 @@ def measure_costs(args: Any, setting: dict[str, Any]) -> dict[str, float]:
 
     def build(extra: dict[str, Any]) -> Any:
         prepare_backend(0)
-        model = build_classifier({**config, **extra}, image_size=args.size, backbone="cnn")
+        model = build_classifier({**config, **extra}, image_size=args.size, backbone=args.backbone)
         if setting.get("jit"):
             model.compile(optimizer=model.optimizer, loss=model.loss, jit_compile=True)
         return model
@@ -212,6 +329,9 @@ def measure_costs(args: Any, setting: dict[str, Any]) -> dict[str, float]:
         model.predict(data.x_val, batch_size=PREDICT_BATCH, verbose=0)
         result["val_s"] = time.perf_counter() - start
     result["epoch_s"] = result["trainer_ms"] * n_train / 1000 + result["recal_s"] + result["val_s"]
+    if args.profile_batches:
+        rows = args.profile_batches * batch
+        result.update(profile_step(model, x[:rows], y[:rows], batch))
     keras.backend.clear_session()
     return result
 
@@ -221,13 +341,16 @@ def _child(args: Any, name: str) -> subprocess.Popen:
     setting = SETTINGS[name]
     argv = [sys.executable, "-m", "bench.epoch_cost", "--setting", name, "--data", str(args.data)]
     argv += ["--size", str(args.size), "--batches", str(args.batches)]
+    argv += ["--backbone", args.backbone, "--profile-batches", str(args.profile_batches)]
+    if args.batch_size:
+        argv += ["--batch-size", str(args.batch_size)]
     argv += ["--train-per-class", str(args.train_per_class)]
     argv += ["--val-per-class", str(args.val_per_class), "--rounds", str(args.rounds)]
     env = {**os.environ, **setting.get("env", {})}
     return subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, text=True)
 
 
-def _result(process: subprocess.Popen) -> dict[str, float]:
+def _result(process: subprocess.Popen) -> dict[str, Any]:
     out, _ = process.communicate()
     if process.returncode != 0:
         raise RuntimeError(f"a measuring process failed (exit {process.returncode})")
@@ -249,7 +372,10 @@ def cost_rows(args: Any) -> list[dict[str, Any]]:
         print(f"part 1: two processes, {name}", file=sys.stderr, flush=True)
         pair = [_child(args, name), _child(args, name)]
         results = [_result(p) for p in pair]
-        mean = {k: sum(r[k] for r in results) / 2 for k in results[0]}
+        mean = {
+            k: sum(r[k] for r in results) / 2 if isinstance(v, float) else v
+            for k, v in results[0].items()
+        }
         rows.append({"setting": f"2 at once, {name}", **mean})
     return rows
 
@@ -313,6 +439,14 @@ def summary(costs: list[dict[str, Any]], epochs: list[dict[str, Any]]) -> list[s
             f"{default['fit_ms'] - default['fit_noaug_ms']:.2f} ms per image, recalibration "
             f"{default['recal_s']:.1f} s and validation {default['val_s']:.1f} s per epoch"
         )
+    for row in (r for r in costs if "op_ms" in r):
+        shares = ", ".join(f"{name} {row[f'{name}_%']:.0f} %" for name in OP_CLASSES)
+        lines.append(
+            f"{row['setting']}: traced step {row['traced_ms']:.2f} ms per image, op time "
+            f"{row['op_ms']:.2f} ms: {shares}; input pipeline {row['data_ms']:.3f} ms, "
+            f"batch to tensor {row['to_tensor_ms']:.4f} ms, "
+            f"shuffled copy {row['shuffle_ms']:.4f} ms"
+        )
     by_path: dict[str, list[dict[str, Any]]] = {}
     for row in epochs:
         by_path.setdefault(row["path"], []).append(row)
@@ -334,6 +468,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = OneLineParser(prog="python -m bench.epoch_cost", description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, help="classification data folder")
     parser.add_argument("--size", type=int, default=64, help="image size of the new path")
+    parser.add_argument(
+        "--backbone",
+        choices=BACKBONES,
+        default="cnn",
+        help="part 1's classifier (space defaults, random weights); part 2 is always cnn",
+    )
+    parser.add_argument("--batch-size", type=int, help="part 1's batch (default: the space's)")
+    parser.add_argument(
+        "--profile-batches",
+        type=int,
+        default=2,
+        help="part 1's traced batches for the op breakdown (0: none)",
+    )
     parser.add_argument("--batches", type=int, default=30, help="batches per part-1 figure")
     parser.add_argument(
         "--rounds", type=int, default=5, help="alternated fit/trainer passes per part-1 ratio"
@@ -361,12 +508,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     unknown = [n for n in args.settings if n not in SETTINGS]
     if unknown:
         parser.error(f"--settings: unknown {', '.join(unknown)} (known: {', '.join(SETTINGS)})")
+    if args.size < min_image_size(args.backbone) and not args.quick:
+        parser.error(f"--size {args.size} is too small for {args.backbone} ({image_size_limits()})")
+    if args.batch_size is not None and args.batch_size < 1:
+        parser.error("--batch-size must be >= 1")
     if args.setting:
         print(json.dumps(measure_costs(args, SETTINGS[args.setting])))
         return 0
     if args.quick:
-        args.size = args.old_size = 32
-        args.batches, args.epochs, args.old_epochs, args.rounds = 1, 2, 2, 2
+        args.size = max(32, min_image_size(args.backbone))
+        args.old_size = 32
+        args.batches, args.profile_batches, args.epochs, args.old_epochs, args.rounds = (
+            1,
+            1,
+            2,
+            2,
+            2,
+        )
         args.train_per_class = args.old_per_class = 11
         args.val_per_class = 3
     elif args.data is None:
@@ -377,6 +535,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if costs:
         print(format_table(costs, COST_COLUMNS))
         write_csv(costs, COST_COLUMNS, args.out)
+    profiled = [r for r in costs if "op_ms" in r]
+    if profiled:
+        print(format_table(profiled, PROFILE_COLUMNS))
+        write_csv(profiled, PROFILE_COLUMNS, args.out.with_name(args.out.stem + "_profile.csv"))
     if epochs:
         print(format_table(epochs, EPOCH_COLUMNS))
         write_csv(epochs, EPOCH_COLUMNS, args.out.with_name(args.out.stem + "_epochs.csv"))

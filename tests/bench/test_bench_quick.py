@@ -83,3 +83,9 @@ def test_epoch_cost_reports_trainer_against_fit_and_both_paths(tmp_path: Path) -
     assert epochs[0] == "path,epoch,train_images,size,epoch_s,val_auc"
     assert len(epochs) == 1 + 2 * 2  # two paths, two epochs each
     assert "x cheaper (target >= 3x" in stdout and "; target <= 1.1x)" in stdout
+    with open(tmp_path / "epoch_cost_profile.csv") as handle:
+        (profile,) = list(csv.DictReader(handle))
+    shares = [float(profile[f"{name}_%"]) for name in ("conv", "bn", "aug", "adam", "other")]
+    assert abs(sum(shares) - 100) < 0.1 and min(shares) > 0, profile  # every class was traced
+    assert float(profile["conv_%"]) == max(shares), profile  # convolutions dominate
+    assert float(profile["to_tensor_ms"]) > 0 and float(profile["shuffle_ms"]) > 0
