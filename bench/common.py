@@ -22,6 +22,22 @@ Event = tuple[float, str, str, dict[str, Any] | None]
 or None), kind ``start``, ``result`` or ``complete``."""
 
 
+def parse_bench_args(parser: Any, argv: Sequence[str] | None, quick_help: str, **quick: Any) -> Any:
+    """Add every benchmark's ``--quick`` and ``--out`` to ``parser`` and parse ``argv``.
+
+    ``--quick`` (the test suite's tiny run) sets the options named in ``quick`` to its values;
+    ``--out`` defaults to ``bench/out/NAME.csv`` for ``python -m bench.NAME``.
+    """
+    name = parser.prog.rsplit(".", 1)[-1]
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--out", type=Path, default=Path(f"bench/out/{name}.csv"))
+    args = parser.parse_args(argv)
+    if args.quick:
+        for option, value in quick.items():
+            setattr(args, option, value)
+    return args
+
+
 def format_table(rows: Sequence[Row], columns: Sequence[str]) -> str:
     """Rows as an aligned text table (floats with 3 significant decimals at most)."""
     cells = [[_cell(row.get(c, "")) for c in columns] for row in rows]

@@ -19,13 +19,12 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
-from bench.common import finish, machine, met, quiet_logs, start_local_ray, timed_fit, trial_spans
+from bench import common
 from lensing.cli import OneLineParser, run_cli
 
-quiet_logs()
+common.quiet_logs()
 
 COLUMNS = ("task", "run", "epochs", "wall_s", "train_s", "overhead_s", "overhead_frac")
 TARGET = 0.05
@@ -65,7 +64,7 @@ def ray_rows(
     trainable = tune.with_resources(
         make_tune_trainable(task.split(":")[0], data, **fixed), {"cpu": 1, "gpu": 0}
     )
-    fit_wall, events = timed_fit(
+    fit_wall, events = common.timed_fit(
         trainable,
         tune.TuneConfig(num_samples=trials, reuse_actors=True, max_concurrent_trials=1),
         name="overhead",
@@ -73,7 +72,7 @@ def ray_rows(
         param_space=dict(config),
     )
     rows, total_train, total_epochs = [], 0.0, 0
-    spans = sorted(trial_spans(events).values(), key=lambda s: s["start"])
+    spans = sorted(common.trial_spans(events).values(), key=lambda s: s["start"])
     for number, span in enumerate(spans, start=1):
         train = sum(r["epoch_seconds"] for _, r in span["results"])
         total_train += train
@@ -148,18 +147,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help="also InceptionResNetV2 at 75 px on the classification images",
     )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="tiny run (20 pairs, 8 per class at 32 px, 1 epoch, 2 trials)",
+    args = common.parse_bench_args(
+        parser,
+        argv,
+        "tiny run (20 pairs, 8 per class at 32 px, 1 epoch, 2 trials)",
+        pairs=20,
+        per_class=8,
+        size=32,
+        epochs=1,
+        trials=2,
     )
-    parser.add_argument("--out", type=Path, default=Path("bench/out/overhead.csv"))
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.pairs, args.per_class, args.size, args.epochs, args.trials = 20, 8, 32, 1, 2
-    print(machine(), file=sys.stderr)
+    print(common.machine(), file=sys.stderr)
     rows: list[dict[str, Any]] = []
-    start_local_ray(num_cpus=1)
+    common.start_local_ray(num_cpus=1)
     try:
         for task, data, config, fixed in task_setups(args):
             print(f"{task}: direct, then {args.trials} Ray trials", file=sys.stderr, flush=True)
@@ -169,11 +169,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         ray.shutdown()
     verdicts = [
         f"{row['task']}: {row['overhead_frac']:.1%} of a trial outside training "
-        f"(target < {TARGET:.0%}): {met(row['overhead_frac'] < TARGET)}"
+        f"(target < {TARGET:.0%}): {common.met(row['overhead_frac'] < TARGET)}"
         for row in rows
         if row["run"] == "fit/trial"
     ]
-    return finish(rows, COLUMNS, args.out, verdicts)
+    return common.finish(rows, COLUMNS, args.out, verdicts)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from statistics import mean, median
 from typing import Any
 
@@ -33,6 +32,7 @@ from bench.common import (
     format_table,
     machine,
     met,
+    parse_bench_args,
     quiet_logs,
     start_local_ray,
     timed_fit,
@@ -174,11 +174,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--epoch-s", type=float, default=10.0, help="seconds each epoch sleeps")
     parser.add_argument("--epochs", type=int, default=6, help="epochs per trial")
     parser.add_argument("--waves", type=int, default=2, help="trials per slot, one after another")
-    parser.add_argument("--quick", action="store_true", help="8 trials of 3 x 1 s epochs")
-    parser.add_argument("--out", type=Path, default=Path("bench/out/scale.csv"))
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.concurrency, args.epoch_s, args.epochs, args.waves = "8", 1.0, 3, 1
+    args = parse_bench_args(
+        parser, argv, "8 trials of 3 x 1 s epochs", concurrency="8", epoch_s=1.0, epochs=3, waves=1
+    )
     levels = [int(c) for c in args.concurrency.split(",") if c.strip()]
     print(machine(), file=sys.stderr)
     rows = []

@@ -43,7 +43,14 @@ from typing import Any
 
 from ray.tune import Stopper
 
-from bench.common import format_table, machine, quiet_logs, start_local_ray, write_csv
+from bench.common import (
+    format_table,
+    machine,
+    parse_bench_args,
+    quiet_logs,
+    start_local_ray,
+    write_csv,
+)
 from experiments.tasks import SUPERRES
 from lensing.cli import OneLineParser, run_cli
 from spaces import SearchSpace
@@ -352,13 +359,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m bench.search_efficiency", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--pairs", type=int, default=40, help="super-resolution pairs (10%% val)")
-    parser.add_argument(
-        "--samples",
-        type=int,
-        default=9,
-        help="configurations of c; the epoch budget of every method is samples x max_epochs",
-    )
+    parser.add_argument("--samples", type=int, default=9, help="c's configurations (see budget)")
     parser.add_argument("--max-epochs", type=int, default=9, help="epochs a trial may train")
+    parser.epilog = "budget: every method trains samples x max_epochs epochs"
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1")
     parser.add_argument(
         "--methods",
@@ -370,15 +373,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=Path,
         help="JSON or YAML file that narrows the space (as the search's --space)",
     )
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help="tiny run (12 pairs, 2 samples, max_epochs 2, 1 seed, QUICK_SPACE unless --space)",
+    args = parse_bench_args(
+        parser,
+        argv,
+        "tiny run (12 pairs, 2 samples, max_epochs 2, 1 seed, QUICK_SPACE)",
+        pairs=12,
+        samples=2,
+        max_epochs=2,
+        seeds=1,
     )
-    parser.add_argument("--out", type=Path, default=Path("bench/out/search_efficiency.csv"))
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.pairs, args.samples, args.max_epochs, args.seeds = 12, 2, 2, 1
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     unknown = sorted(set(methods) - set(METHODS))
     if unknown:

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from bench.common import parse_bench_args
 from lensing.cli import OneLineParser, run_cli
 from lensing.layout import CLASSES
 from lensing.physics import render_observed
@@ -243,9 +244,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=150, help="classification image size")
     parser.add_argument("--pairs", type=int, default=60, help="super-resolution pairs")
     parser.add_argument(
-        "--quick", action="store_true", help="tiny run (2 per class, 32 px, 2 pairs)"
-    )
-    parser.add_argument(
         "--class-images", type=int, default=20, help="images per class, timed plain and fast"
     )
     parser.add_argument(
@@ -257,10 +255,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=(),
         help="images per class of whole sets to time on every core, e.g. 1000,3000",
     )
-    parser.add_argument("--out", type=Path, default=Path("bench/out/simulate.csv"))
-    args = parser.parse_args(argv)
-    if args.quick:
-        args.per_class, args.size, args.pairs, args.class_images = 2, 32, 2, 2
+    args = parse_bench_args(
+        parser,
+        argv,
+        "tiny run (2 per class, 32 px, 2 pairs)",
+        per_class=2,
+        size=32,
+        pairs=2,
+        class_images=2,
+    )
     classes = bench_classes(args.class_images, args.size, args.preset)
     _report(classes, args.out.with_name(f"{args.out.stem}_classes.csv"), CLASS_COLUMNS)
     if args.datasets:

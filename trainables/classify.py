@@ -1,8 +1,8 @@
 """Train one lens classifier and report validation AUCs after every epoch.
 
-``data`` is a ``trainables.contracts.ClassificationSplits``: any object with ``x_train, x_val``
-(float32 (N, H, W, 1) in [0, 1]), ``y_train, y_val`` (int class indices) and optionally
-``classes`` (default ``lensing.layout.CLASSES``), e.g. ``lensing.load.ClassificationData``;
+``data`` is a ``trainables.contracts.ClassificationSplits`` (``lensing.load.ClassificationData``;
+any object with ``x_train, x_val`` (float32 (N, H, W, 1) in [0, 1]), ``y_train, y_val`` (int
+class indices) and optionally ``classes`` (default ``lensing.layout.CLASSES``) trains the same);
 ``config`` is a ``ClassifierConfig``, the parameters of ``spaces.CLASSIFY_SPACE``.
 Checkpoints, resume, ``on_epoch`` and the test-only failure switch are described in
 ``trainables.loop``.

@@ -1,51 +1,25 @@
 """What one trial is given: the data splits and the config the search samples.
 
-The splits are Protocols: ``lensing.load.ClassificationData`` and ``SuperResData`` satisfy them,
-and so does any object with the same arrays (a test's namespace). The configs are TypedDicts whose
-keys are the parameters of ``spaces.CLASSIFY_SPACE`` and ``spaces.SUPERRES_SPACE``
-(``tests/trainables/test_trainables_contracts.py`` holds them equal); Ray Tune hands the trainable
-a plain dict, which ``trainables.tune`` passes on as one of these.
+The splits are ``lensing.load``'s data classes, named here for the trainers (tests and benchmarks
+may hand a trainer any object with the same arrays, e.g. a namespace; nothing checks the type at
+run time). The configs are TypedDicts whose keys are the parameters of ``spaces.CLASSIFY_SPACE``
+and ``spaces.SUPERRES_SPACE`` (``tests/trainables/test_trainables_contracts.py`` holds them
+equal); Ray Tune hands the trainable a plain dict, which ``trainables.tune`` passes on as one of
+these.
 """
 
 from __future__ import annotations
 
-from typing import Protocol, Required, TypedDict, runtime_checkable
+from typing import Required, TypedDict
 
-import numpy as np
+from lensing.load import ClassificationData, SuperResData
 
-
-@runtime_checkable
-class ClassificationSplits(Protocol):
-    """Images float32 (N, H, W, 1) in [0, 1] and int class indices; ``classes`` is optional."""
-
-    @property
-    def x_train(self) -> np.ndarray: ...
-
-    @property
-    def y_train(self) -> np.ndarray: ...
-
-    @property
-    def x_val(self) -> np.ndarray: ...
-
-    @property
-    def y_val(self) -> np.ndarray: ...
-
-
-@runtime_checkable
-class SuperResSplits(Protocol):
-    """LR float32 (N, h, w, 1) and HR (N, 2h, 2w, 1) images, all in [0, 1]."""
-
-    @property
-    def lr_train(self) -> np.ndarray: ...
-
-    @property
-    def hr_train(self) -> np.ndarray: ...
-
-    @property
-    def lr_val(self) -> np.ndarray: ...
-
-    @property
-    def hr_val(self) -> np.ndarray: ...
+ClassificationSplits = ClassificationData
+"""A classification trial's data: ``lensing.load.ClassificationData``, the one definition of the
+arrays (images float32 (N, H, W, 1) in [0, 1], int class indices)."""
+SuperResSplits = SuperResData
+"""A super-resolution trial's data: ``lensing.load.SuperResData`` (LR float32 (N, h, w, 1) and HR
+(N, 2h, 2w, 1), all in [0, 1])."""
 
 
 class ClassifierConfig(TypedDict, total=False):

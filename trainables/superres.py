@@ -1,10 +1,11 @@
 """Train one x2 super-resolution model and report PSNR/SSIM/MSE after every epoch.
 
-``data`` is a ``trainables.contracts.SuperResSplits``: any object with ``lr_train, lr_val``
-(float32 (N, h, w, 1)) and ``hr_train, hr_val`` (float32 (N, 2h, 2w, 1)), all in [0, 1], e.g.
-``lensing.load.SuperResData``; ``config`` is a ``SuperResConfig``. Augmentation (flip,
-rot90, translation) is done in numpy per batch, identically on each LR/HR pair. Checkpoints,
-resume, ``on_epoch`` and the test-only failure switch are described in ``trainables.loop``.
+``data`` is a ``trainables.contracts.SuperResSplits`` (``lensing.load.SuperResData``; any
+object with ``lr_train, lr_val`` (float32 (N, h, w, 1)) and ``hr_train, hr_val`` (float32
+(N, 2h, 2w, 1)), all in [0, 1], trains the same); ``config`` is a ``SuperResConfig``.
+Augmentation (flip, rot90, translation) is done in numpy per batch, identically on each LR/HR
+pair. Checkpoints, resume, ``on_epoch`` and the test-only failure switch are described in
+``trainables.loop``.
 """
 
 from __future__ import annotations
