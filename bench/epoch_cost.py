@@ -29,7 +29,8 @@ pipeline's op time, and, timed outside the trace, a numpy batch's conversion to 
 Part 2, whole epochs through ``train_classifier`` with validation AUC after every epoch: today's
 Quick start path (the old ``small_cnn``: ``cnn`` 16 filters x 3 stages x 1 block, 64 px, 3,000
 lenses per class, op determinism on) against the new one (``cnn`` space defaults at ``--size`` on
-``--train-per-class`` lenses per class). Prints tables and writes ``bench/out/epoch_cost*.csv``.
+``--train-per-class`` lenses per class; ``--new-config`` replaces defaults, e.g. a cheaper
+``cnn_blocks``). Prints tables and writes ``bench/out/epoch_cost*.csv``.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from typing import Any
 
 from bench.common import format_table, machine, quiet_logs, write_csv
 from lensing.cli import OneLineParser, run_cli
+from lensing.errors import LensSearchError
 from trainables.backbones import BACKBONES, image_size_limits, min_image_size
 from trainables.runtime import DETERMINISTIC_ENV
 
@@ -387,6 +389,23 @@ def _progress(metrics: dict[str, Any], _folder: Any) -> None:
     )
 
 
+def _config_overrides(text: str) -> dict[str, Any]:
+    """``--new-config``: a JSON object of classify-space parameters, each checked by the space."""
+    from spaces import CLASSIFY_SPACE
+
+    try:
+        overrides = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise argparse.ArgumentTypeError(f"not JSON: {error}") from None
+    if not isinstance(overrides, dict):
+        raise argparse.ArgumentTypeError('a JSON object of parameters, e.g. {"cnn_blocks": 1}')
+    try:
+        CLASSIFY_SPACE.with_overrides(overrides)  # unknown names, values the model refuses
+    except LensSearchError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return overrides
+
+
 def epoch_rows(args: Any) -> list[dict[str, Any]]:
     """Part 2: whole epochs of today's Quick start path and the new one, AUC after each."""
     from spaces import CLASSIFY_SPACE
@@ -395,11 +414,11 @@ def epoch_rows(args: Any) -> list[dict[str, Any]]:
     old = {**CLASSIFY_SPACE.defaults(), **OLD_SMALL_CNN}
     paths = [  # the new path first: op determinism, once on, stays on in a process
         (
-            "new: cnn defaults",
+            "new: cnn defaults" + "".join(f", {k}={v}" for k, v in args.new_config.items()),
             args.size,
             args.train_per_class,
             args.epochs,
-            CLASSIFY_SPACE.defaults(),
+            {**CLASSIFY_SPACE.defaults(), **args.new_config},
         ),
         ("today: small_cnn", args.old_size, args.old_per_class, args.old_epochs, old),
     ]
@@ -491,6 +510,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--old-size", type=int, default=64, help="today's path's image size")
     parser.add_argument("--epochs", type=int, default=10, help="part-2 epochs of the new path")
     parser.add_argument("--old-epochs", type=int, default=4, help="part-2 epochs of today's path")
+    parser.add_argument(
+        "--new-config",
+        type=_config_overrides,
+        default={},
+        help="part 2: a JSON object of parameters replacing the new path's defaults",
+    )
     parser.add_argument("--skip", choices=("costs", "epochs"), help="leave one part out")
     parser.add_argument(
         "--settings",

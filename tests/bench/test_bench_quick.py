@@ -89,3 +89,16 @@ def test_epoch_cost_reports_trainer_against_fit_and_both_paths(tmp_path: Path) -
     assert abs(sum(shares) - 100) < 0.1 and min(shares) > 0, profile  # every class was traced
     assert float(profile["conv_%"]) == max(shares), profile  # convolutions dominate
     assert float(profile["to_tensor_ms"]) > 0 and float(profile["shuffle_ms"]) > 0
+
+
+def test_epoch_cost_refuses_a_new_config_the_model_cannot_build(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.epoch_cost", "--quick", "--new-config", '{"cnn_blocks": 9}',
+         "--out", str(tmp_path / "e.csv")],
+        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"},
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr[-2000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("python -m bench.epoch_cost: error: argument --new-config: cnn_blocks")
+    assert not (tmp_path / "e.csv").exists()
