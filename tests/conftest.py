@@ -59,22 +59,20 @@ def tiny_superres_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return simulate_superres(out, pairs=16, progress=False)
 
 
-TINY_SUPERRES_SPACE = {
-    "num_layers": 2, "filters_1": 8, "filters_2": 8, "kernel_size": 3, "batch_size": 8,
-}  # fmt: skip
-"""A cheap corner of the SR space for tests about running searches, not about what they find:
-the full space's largest network (4 layers of up to 128 filters, 5x5 kernels at 150 px) costs
-10-20x these per epoch, and tests that interrupt, fail or resume searches need many epochs. The
-learning rate, dropout, translation and flips are still searched."""
-
-
 @pytest.fixture(scope="session")
 def tiny_superres_space(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``--space`` file holding ``TINY_SUPERRES_SPACE``."""
+    """``--space`` file of a cheap corner of the SR space, ``bench.search_efficiency.QUICK_SPACE``.
+
+    For tests about running searches, not about what they find: the full space's largest network
+    (4 layers of up to 128 filters, 5x5 kernels at 150 px) costs 10-20x it per epoch. The learning
+    rate, dropout, translation and flips are still searched.
+    """
     import json
 
+    from bench.search_efficiency import QUICK_SPACE
+
     path = tmp_path_factory.mktemp("space") / "tiny-superres.json"
-    path.write_text(json.dumps(TINY_SUPERRES_SPACE))
+    path.write_text(json.dumps(QUICK_SPACE))
     return path
 
 
