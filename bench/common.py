@@ -38,6 +38,13 @@ def parse_bench_args(parser: Any, argv: Sequence[str] | None, quick_help: str, *
     return args
 
 
+def classify_defaults(backbone: str) -> dict[str, Any]:
+    """The space defaults a classification search of ``backbone`` starts from (no weights)."""
+    from experiments.tasks import CLASSIFY
+
+    return CLASSIFY.searched_space(backbone=backbone).defaults()
+
+
 def format_table(rows: Sequence[Row], columns: Sequence[str]) -> str:
     """Rows as an aligned text table (floats with 3 significant decimals at most)."""
     cells = [[_cell(row.get(c, "")) for c in columns] for row in rows]

@@ -48,7 +48,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.common import format_table, machine, quiet_logs, write_csv
+from bench.common import classify_defaults, format_table, machine, quiet_logs, write_csv
 from lensing.cli import OneLineParser, run_cli
 from lensing.errors import LensSearchError
 from trainables.backbones import BACKBONES, image_size_limits, min_image_size
@@ -56,7 +56,7 @@ from trainables.runtime import DETERMINISTIC_ENV
 
 quiet_logs()
 
-OLD_SMALL_CNN = {"cnn_width": 16, "cnn_stages": 3, "cnn_blocks": 1}
+OLD_SMALL_CNN = {"cnn_width": 16, "cnn_stages": 3, "cnn_blocks": 1, "lr": 3e-4}
 """Today's ``small_cnn``: convolutions of 16, 32 and 64 filters with batch norm and pooling."""
 SETTINGS = {
     "default": {},
@@ -294,13 +294,12 @@ def measure_costs(args: Any, setting: dict[str, Any]) -> dict[str, Any]:
         set_threads(int(setting["threads"]))
     import keras
 
-    from spaces import CLASSIFY_SPACE
     from trainables.classify import PREDICT_BATCH, recalibrate_classifier
     from trainables.loop import BatchNormCalibrator
     from trainables.models import build_classifier, classifier_backbone
     from trainables.runtime import prepare_backend
 
-    config = CLASSIFY_SPACE.defaults()
+    config = classify_defaults(args.backbone)
     batch = int(args.batch_size or config["batch_size"])
     data = load(args, args.size, args.train_per_class, args.val_per_class)
     images = args.batches * batch
@@ -418,7 +417,7 @@ def epoch_rows(args: Any) -> list[dict[str, Any]]:
             args.size,
             args.train_per_class,
             args.epochs,
-            {**CLASSIFY_SPACE.defaults(), **args.new_config},
+            {**classify_defaults("cnn"), **args.new_config},
         ),
         ("today: small_cnn", args.old_size, args.old_per_class, args.old_epochs, old),
     ]

@@ -98,7 +98,7 @@ def task_setups(args: Any) -> list[tuple[str, Any, dict[str, Any], dict[str, Any
     """(task label, data, config, fixed training settings) for each measured trainable."""
     from lensing.cache import default_dataset
     from lensing.load import load_classification, load_superres
-    from spaces import CLASSIFY_SPACE, SUPERRES_SPACE
+    from spaces import SUPERRES_SPACE
 
     setups = []
     sr = load_superres(default_dataset("superres", pairs=args.pairs, workers=1, progress=False))
@@ -118,11 +118,12 @@ def task_setups(args: Any) -> list[tuple[str, Any, dict[str, Any], dict[str, Any
         )
     small = load_classification(folder, image_size=args.size)
     fixed = {"epochs": args.epochs, "backbone": "cnn", "image_size": args.size}
-    setups.append(("classify:cnn", small, CLASSIFY_SPACE.defaults(), fixed))
+    setups.append(("classify:cnn", small, common.classify_defaults("cnn"), fixed))
     if args.inception:
         irv2 = load_classification(folder, image_size=75)
         fixed = {"epochs": args.epochs, "backbone": "inception_resnet_v2", "image_size": 75}
-        setups.append(("classify:inception_resnet_v2", irv2, CLASSIFY_SPACE.defaults(), fixed))
+        irv2_defaults = common.classify_defaults("inception_resnet_v2")
+        setups.append(("classify:inception_resnet_v2", irv2, irv2_defaults, fixed))
     return setups
 
 

@@ -6,7 +6,7 @@ experiment's task means) read it here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +16,15 @@ from lensing.simulate import DEFAULT_PAIRS, DEFAULT_PER_CLASS, DEFAULT_PRESET, D
 from spaces import (
     CLASSIFY_SPACE,
     SUPERRES_SPACE,
+    ChoiceParam,
     FixedParam,
+    FloatParam,
+    IntParam,
+    Param,
     SearchSpace,
     load_space_overrides,
 )
+from spaces.classify import BACKBONE_DEFAULTS
 from trainables.backbones import (
     DEFAULT_BACKBONE,
     FROM_SCRATCH_FIXED,
@@ -80,7 +85,9 @@ class Task:
         space_file: str | Path | None,
         backbone: str | None,
     ) -> SearchSpace:
-        """``space`` without the parameters of backbones other than ``backbone``."""
+        """``space`` without the parameters of backbones other than ``backbone``, with that
+        backbone's own defaults (``spaces.classify.BACKBONE_DEFAULTS``) where ``overrides`` leave
+        the parameter alone."""
         chosen = backbone_name(backbone or DEFAULT_BACKBONE)
         others = other_backbone_params(chosen)
         refused = sorted(others & set(overrides))
@@ -90,6 +97,8 @@ class Task:
                 f"backbone than {chosen}; remove them or pass that --backbone"
             )
         kept = tuple(param for param in space.params if param.name not in others)
+        own = {k: v for k, v in BACKBONE_DEFAULTS.get(chosen, {}).items() if k not in overrides}
+        kept = tuple(_with_default(p, own[p.name]) if p.name in own else p for p in kept)
         return SearchSpace(space.name, kept)
 
     def load_data(self, path: Path, image_size: int | None = None) -> Any:
@@ -110,6 +119,13 @@ class Task:
 
         settings = {k: v for k, v in changes.items() if v is not None}
         return default_dataset(self.name, **{**self.default_simulation, **settings})
+
+
+def _with_default(param: Param, value: Any) -> Param:
+    """``param`` with ``value`` as its default (a fixed parameter has none to change)."""
+    if isinstance(param, FloatParam | IntParam | ChoiceParam):
+        return replace(param, default=value)
+    return param
 
 
 CLASSIFY = Task(

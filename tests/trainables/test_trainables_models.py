@@ -117,12 +117,12 @@ def test_cnn_builds_at_each_searched_depth_and_width(
 
 
 def test_cnn_space_bounds_are_the_tested_extremes() -> None:
-    """The extremes above are the space's own bounds; its defaults are the 16-128, 8-conv CNN."""
+    """The extremes above are the space's own bounds; its defaults are the 8-64, 8-conv CNN."""
     assert CLASSIFY_SPACE["cnn_width"].choices == (8, 16, 24)
     assert (CLASSIFY_SPACE["cnn_stages"].low, CLASSIFY_SPACE["cnn_stages"].high) == (2, 4)
     assert (CLASSIFY_SPACE["cnn_blocks"].low, CLASSIFY_SPACE["cnn_blocks"].high) == (1, 2)
     model = build_classifier(CLASSIFY_SPACE.defaults(), image_size=16, backbone="cnn")
-    assert cnn_convolutions(model) == [16, 16, 32, 32, 64, 64, 128, 128]
+    assert cnn_convolutions(model) == [8, 8, 16, 16, 32, 32, 64, 64]
 
 
 def test_small_cnn_is_an_alias_of_cnn() -> None:
