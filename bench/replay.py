@@ -26,7 +26,9 @@ final metric, RMSE per epoch) is printed next to the results, for both kinds.
 The searchers are driven directly, without Ray workers, by a discrete-event loop that plays
 ``--workers`` trials at once on a simulated clock made of the recorded (or predicted) epoch
 seconds, in the order their epochs would finish; every epoch counts towards the budget
-(``--samples`` x max_epochs, what ``c`` spends), and a method stops when it is spent.
+(``--samples`` x max_epochs, what ``c`` spends), and a method stops when it is spent. A trial
+whose run stops may be started again later (paused, then resumed): it keeps its curve and counts
+as one configuration.
 
 - ``a``, ``a'``: ``search.run.make_searcher`` (Ray's ``OptunaSearch`` with TPE, stopped trials
   told PRUNED / COMPLETE) and ``make_scheduler`` (Ray's ASHA), called as Tune's controller calls
@@ -37,6 +39,13 @@ seconds, in the order their epochs would finish; every epoch counts towards the 
   one resumes that configuration's curve at its ``tuner/initial_epoch``.
 - ``c``: random configurations (``SearchSpace.sample``), every one trained to max_epochs.
 - ``d``: the same random configurations under ``make_scheduler``'s ASHA.
+- ``e``: BOHB, Ray's ``TuneBOHB`` (hpbandster's KDE model, over a ConfigSpace made from the
+  space's parameters) with ``HyperBandForBOHB`` (max_t max_epochs, reduction factor 3), driven
+  as Tune's controller drives them: one trial kept pending (``suggest``, ``on_trial_add``), a
+  free worker given ``choose_trial_to_run``'s pick, ``on_trial_result`` to both, and a
+  ``stop_trial`` that calls ``on_trial_remove`` / ``on_trial_complete``. The scheduler PAUSEs
+  trials at rung ends and resumes the promoted ones later: a resumed trial trains from its next
+  epoch (its earlier epochs were spent once), pausing and resuming taking no simulated time.
 - ``f``, ``f'``: Optuna alone, ask-and-tell, TPE with its ``HyperbandPruner`` /
   ``SuccessiveHalvingPruner`` (min resource 1, reduction factor 3).
 - ``a-mv``, ``a-def``: variants of ``a`` for choosing its settings (the project's
