@@ -26,7 +26,9 @@ final metric, RMSE per epoch) is printed next to the results, for both kinds.
 The searchers are driven directly, without Ray workers, by a discrete-event loop that plays
 ``--workers`` trials at once on a simulated clock made of the recorded (or predicted) epoch
 seconds, in the order their epochs would finish; every epoch counts towards the budget
-(``--samples`` x max_epochs, what ``c`` spends), and a method stops when it is spent.
+(``--samples`` x max_epochs, what ``c`` spends), and a method stops when it is spent. A trial
+whose run stops may be started again later (paused, then resumed): it keeps its curve and counts
+as one configuration.
 
 - ``a``, ``a'``: ``search.run.make_searcher`` (Ray's ``OptunaSearch`` with TPE, stopped trials
   told PRUNED / COMPLETE) and ``make_scheduler`` (Ray's ASHA), called as Tune's controller calls
@@ -37,6 +39,13 @@ seconds, in the order their epochs would finish; every epoch counts towards the 
   one resumes that configuration's curve at its ``tuner/initial_epoch``.
 - ``c``: random configurations (``SearchSpace.sample``), every one trained to max_epochs.
 - ``d``: the same random configurations under ``make_scheduler``'s ASHA.
+- ``e``: BOHB, Ray's ``TuneBOHB`` (hpbandster's KDE model, over a ConfigSpace made from the
+  space's parameters) with ``HyperBandForBOHB`` (max_t max_epochs, reduction factor 3), driven
+  as Tune's controller drives them: one trial kept pending (``suggest``, ``on_trial_add``), a
+  free worker given ``choose_trial_to_run``'s pick, ``on_trial_result`` to both, and a
+  ``stop_trial`` that calls ``on_trial_remove`` / ``on_trial_complete``. The scheduler PAUSEs
+  trials at rung ends and resumes the promoted ones later: a resumed trial trains from its next
+  epoch (its earlier epochs were spent once), pausing and resuming taking no simulated time.
 - ``f``, ``f'``: Optuna alone, ask-and-tell, TPE with its ``HyperbandPruner`` /
   ``SuccessiveHalvingPruner`` (min resource 1, reduction factor 3).
 - ``a-mv``, ``a-def``: variants of ``a`` for choosing its settings (the project's
@@ -85,6 +94,7 @@ METHODS = {
     "b": "keras-tuner hyperband",
     "c": "random, full epochs",
     "d": "random + asha",
+    "e": "bohb (TuneBOHB + HyperBandForBOHB)",
     "f": "optuna tpe + HyperbandPruner",
     "f'": "optuna tpe + SuccessiveHalvingPruner",
     "a-mv": "a with multivariate TPE",
@@ -302,7 +312,11 @@ class Policy(Protocol):
         """A new trial: (id, config, first epoch, last epoch), or None when it has no more."""
 
     def report(self, trial_id: str, epoch: int, value: float) -> bool:
-        """One epoch's value; True to train the next epoch (False: the trial has ended)."""
+        """One epoch's value; True to train the next epoch.
+
+        False: the trial stopped running, ended or paused; a paused trial is resumed by a later
+        ``start`` that returns its id again, with the first epoch it has not trained yet.
+        """
 
 
 class RayPolicy:
@@ -448,6 +462,184 @@ class OptunaPolicy:
         return False
 
 
+def config_space(space: Any) -> tuple[Any, dict[str, Any]]:
+    """The searched parameters as the ConfigSpace ``TuneBOHB`` samples, and the fixed values.
+
+    Floats keep their range and log scale, integers their inclusive range and log scale (a
+    ``step`` grid becomes an ordinal of its values), choices their values; a parameter with one
+    possible value is fixed, as a config of Tune would carry it.
+    """
+    import ConfigSpace as CS
+
+    from spaces.params import ChoiceParam, FloatParam, IntParam
+
+    hyperparameters: list[Any] = []
+    fixed: dict[str, Any] = {}
+    for param in space.params:
+        if isinstance(param, FloatParam | IntParam) and param.low == param.high:
+            fixed[param.name] = param.low
+        elif isinstance(param, FloatParam):
+            hyperparameters.append(
+                CS.UniformFloatHyperparameter(param.name, param.low, param.high, log=param.log)
+            )
+        elif isinstance(param, IntParam) and param.step > 1:
+            grid = list(range(param.low, param.high + 1, param.step))
+            hyperparameters.append(CS.OrdinalHyperparameter(param.name, grid))
+        elif isinstance(param, IntParam):
+            hyperparameters.append(
+                CS.UniformIntegerHyperparameter(param.name, param.low, param.high, log=param.log)
+            )
+        elif isinstance(param, ChoiceParam):
+            hyperparameters.append(CS.CategoricalHyperparameter(param.name, list(param.choices)))
+        else:
+            fixed[param.name] = param.value
+    configuration_space = CS.ConfigurationSpace()  # TuneBOHB seeds it
+    configuration_space.add(hyperparameters)
+    return configuration_space, fixed
+
+
+@dataclass(eq=False)
+class _Trial:
+    """What Ray's HyperBand schedulers and ``TuneController.stop_trial`` read of a Tune ``Trial``:
+    its id, status, saving flag and last result; hashed by identity, as brackets key on it."""
+
+    trial_id: str
+    config: dict[str, Any]
+    status: str = "PENDING"
+    is_saving: bool = False
+    last_result: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def trained(self) -> int:
+        """Epochs this trial has trained (its last ``training_iteration``)."""
+        return int(self.last_result.get("training_iteration", 0))
+
+
+@dataclass
+class _SearchAlgorithm:
+    """Tune's ``SearchGenerator`` as ``HyperBandForBOHB`` reaches through it: ``.searcher``."""
+
+    searcher: Any
+
+
+class _Controller:
+    """The part of Tune's ``TuneController`` that ``HyperBandForBOHB`` calls: ``get_trials``,
+    ``search_alg.searcher`` (told of pauses) and ``stop_trial``."""
+
+    def __init__(self, searcher: Any, scheduler: Any) -> None:
+        self.search_alg = _SearchAlgorithm(searcher)
+        self.scheduler = scheduler
+        self.trials: list[_Trial] = []
+
+    def get_trials(self) -> list[_Trial]:
+        return self.trials
+
+    def stop_trial(self, trial: _Trial) -> None:
+        """As ``TuneController.stop_trial``: a pending or paused trial is removed from the
+        scheduler, a running one completed with its last result; the searcher hears it ended."""
+        from ray.tune.experiment import Trial
+
+        searcher = self.search_alg.searcher
+        if trial.status in (Trial.TERMINATED, Trial.ERROR):
+            return
+        if trial.status in (Trial.PENDING, Trial.PAUSED):
+            self.scheduler.on_trial_remove(self, trial)
+            searcher.on_trial_complete(trial.trial_id)
+        else:
+            self.scheduler.on_trial_complete(self, trial, trial.last_result)
+            searcher.on_trial_complete(trial.trial_id, result=trial.last_result)
+        trial.status = Trial.TERMINATED
+
+
+class BohbPolicy:
+    """Ray's ``TuneBOHB`` and ``HyperBandForBOHB``, driven as Tune's ``TuneController`` drives them.
+
+    Tune keeps one trial pending: when none is, the searcher suggests one and the scheduler adds
+    it to a bracket (``on_trial_add``). A free worker runs what ``choose_trial_to_run`` picks (a
+    pending trial, or a paused one its bracket promoted), else the oldest pending trial. Each
+    epoch's result goes to the scheduler's ``on_trial_result`` and then, unless it says STOP, to
+    the searcher's (which learns from the results at rung ends). PAUSE frees the worker and
+    keeps the trial, to be resumed at its next epoch; STOP, or a last epoch, ends it through
+    ``stop_trial``. Pausing and resuming take no time here (Tune saves and restores a checkpoint).
+    """
+
+    def __init__(self, space: Any, metric: str, max_epochs: int, seed: int, workers: int) -> None:
+        from ray.tune.schedulers import HyperBandForBOHB
+        from ray.tune.search.bohb import TuneBOHB
+
+        configuration_space, self.fixed = config_space(space)
+        searcher = TuneBOHB(configuration_space, metric=metric, mode="max", seed=seed)
+        scheduler = HyperBandForBOHB(
+            time_attr="training_iteration",
+            max_t=max_epochs,
+            reduction_factor=3,
+            metric=metric,
+            mode="max",
+        )
+        self.controller = _Controller(searcher, scheduler)
+        self.metric, self.max_epochs, self.workers = metric, max_epochs, workers
+        self.trials: dict[str, _Trial] = {}
+
+    def start(self) -> tuple[str, dict[str, Any], int, int] | None:
+        from ray.tune.experiment import Trial
+
+        self._keep_one_pending()
+        trial = self._next_trial()
+        while trial is not None and trial.trained >= self.max_epochs:
+            trial.status = Trial.RUNNING  # restored with nothing left to train: it completes
+            self.controller.stop_trial(trial)
+            trial = self._next_trial()
+        if trial is None:
+            return None
+        trial.status = Trial.RUNNING
+        config = {**self.fixed, **trial.config}
+        return trial.trial_id, config, trial.trained + 1, self.max_epochs
+
+    def report(self, trial_id: str, epoch: int, value: float) -> bool:
+        from ray.tune.experiment import Trial
+        from ray.tune.schedulers import TrialScheduler
+
+        trial = self.trials[trial_id]
+        result = {self.metric: value, "epoch": epoch, "training_iteration": epoch}
+        decision = self.controller.scheduler.on_trial_result(self.controller, trial, result)
+        if decision != TrialScheduler.STOP:
+            self.controller.search_alg.searcher.on_trial_result(trial_id, result)
+        trial.last_result = result
+        if decision == TrialScheduler.CONTINUE and epoch < self.max_epochs:
+            return True
+        if decision == TrialScheduler.PAUSE:
+            trial.status = Trial.PAUSED
+        else:  # STOP, or the trainable returned after its last epoch
+            self.controller.stop_trial(trial)
+        return False
+
+    def _keep_one_pending(self) -> None:
+        """Tune's trial queue: a new suggestion whenever no trial is pending."""
+        from ray.tune.experiment import Trial
+
+        if any(t.status == Trial.PENDING for t in self.controller.trials):
+            return
+        trial_id = f"t{len(self.controller.trials) + 1:05d}"
+        suggested = self.controller.search_alg.searcher.suggest(trial_id)
+        if suggested is None:
+            return
+        config = {k: v.item() if isinstance(v, np.generic) else v for k, v in suggested.items()}
+        trial = _Trial(trial_id, config)
+        self.trials[trial_id] = trial
+        self.controller.trials.append(trial)
+        self.controller.scheduler.on_trial_add(self.controller, trial)
+
+    def _next_trial(self) -> _Trial | None:
+        """The scheduler's choice, else the oldest pending trial (as ``_maybe_add_actors``)."""
+        from ray.tune.experiment import Trial
+
+        chosen = self.controller.scheduler.choose_trial_to_run(self.controller)
+        if chosen is not None:
+            return chosen
+        pending = (t for t in self.controller.trials if t.status == Trial.PENDING)
+        return next(pending, None)
+
+
 def variant_searcher(method: str, table: Table, seed: int) -> Any:
     """``a-mv`` / ``a-def``: the project's prune-aware searcher with one TPE setting changed."""
     import optuna
@@ -503,6 +695,9 @@ def make_policy(
         return RayPolicy(searcher, scheduler, table.metric, epochs, workers)
     if method == "b":
         return HyperbandPolicy(table.space, table.metric, epochs, seed, folder)
+    if method == "e":
+        np.random.seed(seed)  # hpbandster's BOHB draws from NumPy's global generator
+        return BohbPolicy(table.space, table.metric, epochs, seed, workers)
     pruners = {
         "f": optuna.pruners.HyperbandPruner(
             min_resource=1, max_resource=epochs, reduction_factor=3
@@ -522,6 +717,9 @@ class _Running:
     seconds: np.ndarray
     epoch: int
     last: int
+
+
+Curve = tuple[np.ndarray, np.ndarray]
 
 
 @dataclass
@@ -548,9 +746,14 @@ class Trace:
 
 
 def replay(policy: Policy, oracle: Oracle, budget: int, trace: Trace) -> Trace:
-    """Play ``policy`` against ``oracle`` until ``budget`` epochs have finished."""
+    """Play ``policy`` against ``oracle`` until ``budget`` epochs have finished.
+
+    A trial id started again (a paused trial resumed) keeps its curve and counts as one
+    configuration; it trains only the epochs after those it already spent.
+    """
     events: list[tuple[float, int, int]] = []
     running: dict[int, _Running] = {}
+    curves: dict[str, Curve] = {}
     order = 0
 
     def launch(slot: int, now: float) -> None:
@@ -559,8 +762,10 @@ def replay(policy: Policy, oracle: Oracle, budget: int, trace: Trace) -> Trace:
         if started is None:
             return
         trial_id, config, first, last = started
-        values, seconds = oracle.curve(config)
-        trace.configs += 1
+        if trial_id not in curves:
+            curves[trial_id] = oracle.curve(config)
+            trace.configs += 1
+        values, seconds = curves[trial_id]
         running[slot] = _Running(trial_id, values, seconds, first, last)
         order += 1
         heapq.heappush(events, (now + seconds[first - 1], order, slot))

@@ -8,12 +8,23 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from bench.record import draw_configs, space_of
-from bench.replay import COLUMNS, METHODS, Oracle, Trace, make_policy, read_table, replay
+from bench.replay import (
+    COLUMNS,
+    METHODS,
+    Oracle,
+    Trace,
+    config_space,
+    make_policy,
+    read_table,
+    replay,
+)
+from spaces import ChoiceParam, FixedParam, FloatParam, IntParam, SearchSpace
 
 REPO = Path(__file__).resolve().parents[2]
 EPOCHS = 4
@@ -96,3 +107,79 @@ def test_asha_spends_the_budget_of_full_random_search_on_more_configurations(
     assert traces["c"].configs == 4 + 1  # 4 full trials; the 5th started as the budget ran out
     assert traces["a"].configs > traces["c"].configs  # ASHA stopped some after a rung
     assert traces["a"].best_so_far(budget)[-1] == max(traces["a"].values)
+
+
+class _Recording:
+    """A policy passed through, noting every start (id, first epoch) and report (id, epoch)."""
+
+    def __init__(self, policy: Any) -> None:
+        self.policy, self.workers = policy, policy.workers
+        self.starts: list[tuple[str, int]] = []
+        self.reports: list[tuple[str, int]] = []
+
+    def start(self) -> tuple[str, dict[str, Any], int, int] | None:
+        started = self.policy.start()
+        if started is not None:
+            self.starts.append((started[0], started[2]))
+        return started
+
+    def report(self, trial_id: str, epoch: int, value: float) -> bool:
+        self.reports.append((trial_id, epoch))
+        return bool(self.policy.report(trial_id, epoch, value))
+
+
+def test_bohb_resumes_paused_trials_and_spends_each_epoch_once(table_path: Path) -> None:
+    table = read_table(table_path, "superres")
+    oracle = Oracle(table, "nearest", trees=10)
+    budget = 6 * EPOCHS
+    resumed = 0
+    for seed in range(5):
+        oracle.reseed(seed)
+        policy = _Recording(make_policy("e", "superres", table, seed, workers=2, folder="unused"))
+        trace = replay(policy, oracle, budget, Trace("e", seed))
+        assert len(trace.values) == budget
+        assert len(policy.reports) == budget - 1  # the budget's last epoch ends it unreported
+        assert trace.configs == len({trial_id for trial_id, _ in policy.starts})
+        for trial_id in {t for t, _ in policy.reports}:  # epochs 1, 2, ... once each, in order
+            epochs = [epoch for t, epoch in policy.reports if t == trial_id]
+            assert epochs == list(range(1, len(epochs) + 1)), (seed, trial_id, epochs)
+        for trial_id, first in [(t, first) for t, first in policy.starts if first > 1]:
+            before = policy.reports[: policy.reports.index((trial_id, first))]
+            assert [e for t, e in before if t == trial_id][-1] == first - 1  # where it paused
+            assert before[-1][0] != trial_id  # after other trials had run
+            resumed += 1
+    assert resumed >= 2, "HyperBandForBOHB resumed no paused trial"
+
+
+def test_bohb_config_space_keeps_each_parameter_s_range_scale_and_choices() -> None:
+    space = SearchSpace(
+        "mapped",
+        (
+            FloatParam("lr", 1e-5, 1e-2, log=True),
+            FloatParam("dropout", 0.0, 0.3),
+            IntParam("layers", 2, 4),
+            IntParam("width", 8, 64, log=True),
+            IntParam("size", 2, 8, step=2),
+            IntParam("one", 3, 3),
+            ChoiceParam("flip", (True, False)),
+            ChoiceParam("filters", (16, 32)),
+            FixedParam("scale", 2),
+        ),
+    )
+    searched, fixed = config_space(space)
+    assert fixed == {"one": 3, "scale": 2}
+    assert (searched["lr"].lower, searched["lr"].upper, searched["lr"].log) == (1e-5, 1e-2, True)
+    assert (searched["dropout"].lower, searched["dropout"].log) == (0.0, False)
+    assert (searched["layers"].lower, searched["layers"].upper, searched["layers"].log) == (
+        2,
+        4,
+        False,
+    )
+    assert searched["width"].log
+    assert list(searched["size"].sequence) == [2, 4, 6, 8]
+    assert list(searched["flip"].choices) == [True, False]
+    assert list(searched["filters"].choices) == [16, 32]
+    searched.seed(0)
+    for config in searched.sample_configuration(50):
+        assert set(config) == {"lr", "dropout", "layers", "width", "size", "flip", "filters"}
+        assert config["size"] in (2, 4, 6, 8) and 2 <= config["layers"] <= 4
