@@ -435,8 +435,11 @@ class OptunaPolicy:
         import optuna
 
         self.space, self.max_epochs, self.workers = space, max_epochs, workers
-        self.study = optuna.create_study(
-            direction="maximize", sampler=optuna.samplers.TPESampler(seed=seed), pruner=pruner
+        self.study = optuna.create_study(  # HyperbandPruner picks brackets by the name's hash
+            study_name=f"replay-seed-{seed}",
+            direction="maximize",
+            sampler=optuna.samplers.TPESampler(seed=seed),
+            pruner=pruner,
         )
         self.trials: dict[str, Any] = {}
 
