@@ -4,6 +4,7 @@
     python -m bench.record --task classify
     python -m bench.record --task superres --quick       # 3 configs of 2 epochs on 12 pairs
     python -m bench.record --task superres --configs 32  # the defaults and 32 Sobol configs
+    python -m bench.record --task superres --shard 2/2   # configs 1, 3, 5, ...: a 2nd process
 
 The recorded table is what ``bench.replay`` replays searches against (a tabular benchmark in the
 manner of LCBench or NAS-Bench-201, recorded from our own trainables because those tables cannot
@@ -27,12 +28,16 @@ Data (the same small problems the live benchmarks use, so replays can be checked
 
 Resumable: rows are appended to the CSV once a configuration has trained every epoch, and
 configurations already in it are skipped, so a killed recording loses at most the one it was on.
+``--shard K/N`` trains only the configurations whose id is K-1 modulo N, so N processes (one
+TensorFlow thread each) can record one table side by side; appends take a file lock.
 A JSON sidecar next to the CSV holds the command, commit, machine, date and data.
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
+import fcntl
 import json
 import math
 import os
@@ -180,20 +185,33 @@ def recorded_ids(path: Path) -> set[int]:
     if not path.exists():
         return set()
     with open(path, newline="") as handle:
+        fcntl.flock(handle, fcntl.LOCK_SH)  # never half of another shard's append
         return {int(row["config_id"]) for row in csv.DictReader(handle)}
 
 
 def append_rows(path: Path, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
-    """Append ``rows`` (a header first if the file is new), flushed to disk."""
-    new = not path.exists()
+    """Append ``rows`` (a header first if the file is empty), flushed to disk, under a lock."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", newline="") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
         writer = csv.DictWriter(handle, fieldnames=list(columns), extrasaction="ignore")
-        if new:
+        if handle.tell() == 0:
             writer.writeheader()
         writer.writerows(rows)
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def parse_shard(text: str) -> tuple[int, int]:
+    """``K/N`` with 1 <= K <= N: this process records the ids that are K-1 modulo N."""
+    part, _, count = text.partition("/")
+    try:
+        shard = int(part), int(count)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected K/N such as 1/2, got {text!r}") from None
+    if not 1 <= shard[0] <= shard[1]:
+        raise argparse.ArgumentTypeError(f"expected K/N with 1 <= K <= N, got {text!r}")
+    return shard
 
 
 def cpu_model() -> str:
@@ -266,13 +284,15 @@ def record(
     size: int,
     max_epochs: int,
     log: Callable[[str], None],
+    shard: tuple[int, int] = (1, 1),
 ) -> int:
-    """Train every configuration not yet in ``out``; returns how many it trained now."""
+    """Train every configuration of ``shard`` not yet in ``out``; returns how many it trained."""
     space = space_of(task)
     setup = SETUPS[task]
     columns = ["config_id", *space.searched(), "epoch", *setup.metrics, "epoch_seconds"]
     done = recorded_ids(out)
-    todo = [(i, c) for i, c in enumerate(draw_configs(space, count)) if i not in done]
+    every = enumerate(draw_configs(space, count))
+    todo = [(i, c) for i, c in every if i % shard[1] == shard[0] - 1 and i not in done]
     log(f"{task}: {len(done)} configurations recorded, {len(todo)} to train into {out}")
     if not todo:
         return 0
@@ -281,6 +301,8 @@ def record(
     set_threads(1)
     train = trainer(task, load_data(task, size), max_epochs)
     for index, (config_id, config) in enumerate(todo, start=1):
+        if config_id in recorded_ids(out):  # another process recorded it meanwhile
+            continue
         start = time.perf_counter()
         history = train(config)
         rows = [{"config_id": config_id, **config, **epoch} for epoch in history]
@@ -300,6 +322,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--configs", type=int, default=128, help="Sobol configurations")
     parser.add_argument("--quick", action="store_true", help="3 configs of 2 epochs, tiny data")
     parser.add_argument("--out", type=Path, default=None, help="default bench/tables/TASK.csv")
+    parser.add_argument(
+        "--shard", type=parse_shard, default=(1, 1), help="K/N: configs whose id is K-1 mod N"
+    )
     args = parser.parse_args(argv)
     if args.configs < 0:
         parser.error("--configs must be >= 0")
@@ -312,7 +337,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_sidecar(out, SETUPS[args.task], used, size, count, max_epochs)
     start = time.perf_counter()
     trained = record(
-        args.task, out, count, size, max_epochs, lambda line: print(line, file=sys.stderr)
+        args.task,
+        out,
+        count,
+        size,
+        max_epochs,
+        lambda line: print(line, file=sys.stderr),
+        args.shard,
     )
     print(f"{args.task}: trained {trained} configurations in {time.perf_counter() - start:.0f} s")
     return 0

@@ -53,3 +53,32 @@ def test_record_trains_the_defaults_and_skips_them_when_resumed(tmp_path: Path) 
     info = json.loads(out.with_suffix(".json").read_text())
     assert info["metric"] == "val_psnr" and info["max_epochs"] == 2
     assert len(info["sessions"]) == 2 and info["sessions"][0]["machine"]
+
+
+def test_a_shard_records_only_its_own_configurations(tmp_path: Path) -> None:
+    """``--shard 2/2`` of the defaults and one Sobol point trains config 1 only."""
+    out = tmp_path / "superres.csv"
+    command = [sys.executable, "-m", "bench.record", "--task", "superres", "--quick"]
+    command += ["--configs", "1", "--shard", "2/2", "--out", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    with open(out) as handle:
+        assert {r["config_id"] for r in csv.DictReader(handle)} == {"1"}
+
+
+def test_a_bad_shard_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    for shard in ("3/2", "0/2", "a/b", "2"):
+        command = [sys.executable, "-m", "bench.record", "--task", "superres", "--shard", shard]
+        command += ["--out", str(tmp_path / "t.csv")]
+        result = subprocess.run(
+            command,
+            cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1, shard
+        assert "--shard" in result.stderr
+    assert not list(tmp_path.iterdir())
