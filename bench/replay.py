@@ -82,6 +82,7 @@ import numpy as np
 
 from bench.common import format_table, machine, quiet_logs, write_csv
 from lensing.cli import OneLineParser, run_cli
+from lensing.errors import LensSearchError
 
 quiet_logs()
 
@@ -869,6 +870,39 @@ def summary(
     return out
 
 
+def read_live(path: Path) -> dict[str, list[float]]:
+    """Live searches' best metric per method (``method,seed,best,...``, one row per seed)."""
+    live: dict[str, list[float]] = {}
+    with open(path, newline="") as handle:
+        for line, row in enumerate(csv.DictReader(handle), start=2):
+            try:
+                live.setdefault(row["method"], []).append(float(row["best"]))
+            except (KeyError, TypeError, ValueError):
+                raise LensSearchError(
+                    f"--live {path}: line {line} needs a method and a numeric best"
+                ) from None
+    return live
+
+
+def live_check(traces: Sequence[Trace], live: dict[str, list[float]], budget: int) -> list[str]:
+    """Whether each live run's best falls inside the replay's spread for the same method: the
+    range and the 5-95 % band of the replayed seeds' best at the budget."""
+    lines = []
+    for method, values in live.items():
+        finals = np.array([t.best_so_far(budget)[-1] for t in traces if t.method == method])
+        if not len(finals):
+            continue
+        low, high = float(finals.min()), float(finals.max())
+        band = np.percentile(finals, [5, 95])
+        inside = sum(low <= v <= high for v in values)
+        lines.append(
+            f"live check {method}: live {' '.join(f'{v:.3f}' for v in values)}; replay range "
+            f"{low:.3f}-{high:.3f} (5-95 % {band[0]:.3f}-{band[1]:.3f}) over {len(finals)} "
+            f"seeds: {inside}/{len(values)} inside"
+        )
+    return lines
+
+
 def ratio_line(rows: Sequence[dict[str, Any]], budget: int) -> str:
     """The median ratios of a's epochs to the mark to c's and b's (bounds where one never got
     there in most seeds)."""
@@ -940,6 +974,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--quick", action="store_true", help="2 seeds, budget 3 x max_epochs, a 20-tree forest"
     )
     parser.add_argument("--out", type=Path, default=None, help="default bench/out/replay-TASK.csv")
+    parser.add_argument(
+        "--live",
+        type=Path,
+        default=None,
+        help="live searches' bests to check (default bench/tables/live-TASK.csv if present)",
+    )
     args = parser.parse_args(argv)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     unknown = sorted(set(methods) - set(METHODS))
@@ -957,6 +997,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     start = time.perf_counter()
     table = read_table(path, args.task)
+    live_path = args.live or TABLES / f"live-{args.task}.csv"
+    if args.live is not None and not args.live.is_file():
+        parser.error(f"--live: no file at {args.live}")
+    live = read_live(live_path) if live_path.is_file() else {}  # bad rows refused before running
     if len(table.configs) < 5:
         parser.error(f"--table: {path} holds {len(table.configs)} complete configurations, need 5")
     if args.grace_period is not None and not 1 <= args.grace_period <= table.max_epochs:
@@ -1009,6 +1053,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "surrogate_quality": quality,
         "summary": table_rows,
     }
+    if live:
+        checks = live_check(traces, live, budget)
+        print("\n".join(checks))
+        details["live_check"] = checks
     out.with_suffix(".json").write_text(json.dumps(details, indent=1, default=str) + "\n")
     log(f"wrote {out}, {out.with_suffix('.png')} and {out.with_suffix('.json')}")
     print(ratio_line(table_rows, budget))

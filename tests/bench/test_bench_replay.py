@@ -183,3 +183,33 @@ def test_bohb_config_space_keeps_each_parameter_s_range_scale_and_choices() -> N
     for config in searched.sample_configuration(50):
         assert set(config) == {"lr", "dropout", "layers", "width", "size", "flip", "filters"}
         assert config["size"] in (2, 4, 6, 8) and 2 <= config["layers"] <= 4
+
+
+def test_live_runs_are_checked_against_the_replay_spread(
+    table_path: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A live best inside the replayed seeds' range counts as inside, one above the table's best
+    as outside; the ratio line stays last; a malformed live file is one line and exit 2."""
+    from bench.replay import main
+
+    table = read_table(table_path, "superres")
+    live = tmp_path / "live.csv"
+    live.write_text(f"method,seed,best\nc,0,{table.best}\nc,1,{table.best + 5}\n")
+    argv = ["--task", "superres", "--table", str(table_path), "--seeds", "4", "--samples", "4"]
+    argv += ["--methods", "a,c", "--out", str(tmp_path / "r.csv"), "--live", str(live)]
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    check = [line for line in lines if line.startswith("live check c: ")]
+    assert len(check) == 1 and check[0].endswith("1/2 inside"), check
+    assert lines[-1].startswith("median epochs_to_mark ratios")
+    live.write_text("method,seed,best\nc,0,not-a-number\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.replay", *argv],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "--live" in result.stderr and "line 2" in result.stderr
