@@ -72,6 +72,7 @@ import math
 import sys
 import tempfile
 import time
+import warnings
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -572,6 +573,9 @@ class BohbPolicy:
         from ray.tune.search.bohb import TuneBOHB
 
         configuration_space, self.fixed = config_space(space)
+        warnings.filterwarnings(  # statsmodels' KDE, as hpbandster fits it, once per fit
+            "ignore", message="After 0.17 or January 2028", category=FutureWarning
+        )
         searcher = TuneBOHB(configuration_space, metric=metric, mode="max", seed=seed)
         scheduler = HyperBandForBOHB(
             time_attr="training_iteration",
