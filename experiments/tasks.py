@@ -6,7 +6,7 @@ experiment's task means) read it here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +16,7 @@ from lensing.simulate import DEFAULT_PAIRS, DEFAULT_PER_CLASS, DEFAULT_PRESET, D
 from spaces import (
     CLASSIFY_SPACE,
     SUPERRES_SPACE,
-    ChoiceParam,
     FixedParam,
-    FloatParam,
-    IntParam,
-    Param,
     SearchSpace,
     load_space_overrides,
 )
@@ -98,8 +94,9 @@ class Task:
             )
         kept = tuple(param for param in space.params if param.name not in others)
         own = {k: v for k, v in BACKBONE_DEFAULTS.get(chosen, {}).items() if k not in overrides}
-        kept = tuple(_with_default(p, own[p.name]) if p.name in own else p for p in kept)
-        return SearchSpace(space.name, kept)
+        return SearchSpace(space.name, kept).with_overrides(
+            {k: {"default": v} for k, v in own.items()}
+        )
 
     def load_data(self, path: Path, image_size: int | None = None) -> Any:
         """Load the task's data set from ``path`` (raises LensSearchError on bad data)."""
@@ -119,13 +116,6 @@ class Task:
 
         settings = {k: v for k, v in changes.items() if v is not None}
         return default_dataset(self.name, **{**self.default_simulation, **settings})
-
-
-def _with_default(param: Param, value: Any) -> Param:
-    """``param`` with ``value`` as its default (a fixed parameter has none to change)."""
-    if isinstance(param, FloatParam | IntParam | ChoiceParam):
-        return replace(param, default=value)
-    return param
 
 
 CLASSIFY = Task(
