@@ -51,8 +51,8 @@ class EpochRun(TypedDict, total=False):
 
     ``epochs``: epochs in all, resumed ones included; ``checkpoint_dir``: where each epoch's
     checkpoint is written (none if None); ``resume_from``: a checkpoint folder to continue from;
-    ``on_epoch(metrics, checkpoint_dir)``: called after each epoch's checkpoint; ``verbose``: the
-    ``model.fit`` verbosity.
+    ``on_epoch(metrics, checkpoint_dir)``: called after each epoch's checkpoint; ``verbose``: 1
+    shows each epoch's progress bar (as ``model.fit`` does), 0 nothing.
     """
 
     epochs: Required[int]
@@ -65,10 +65,10 @@ class EpochRun(TypedDict, total=False):
 class ShuffledBatches:
     """One epoch of full batches in a seeded order, optionally augmented per batch in numpy.
 
-    Held as two arrays that ``model.fit`` slices itself: a Python ``PyDataset`` feeding the same
-    batches made an epoch about 4x slower on a 2-core CPU. Every batch has ``batch_size`` items
-    (the remainder is dropped, so the training step is traced once), except when there are fewer
-    items than that: then there is one batch of all of them.
+    Held as two arrays that ``fit_one_epoch`` slices into views (``batch``): a Python
+    ``PyDataset`` feeding the same batches made an epoch about 4x slower on a 2-core CPU. Every
+    batch has ``batch_size`` items (the remainder is dropped, so the training step is traced
+    once), except when there are fewer items than that: then there is one batch of all of them.
     """
 
     def __init__(
@@ -94,19 +94,33 @@ class ShuffledBatches:
     def __len__(self) -> int:
         return len(self.x) // self.batch_size
 
+    def batch(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """Batch ``index`` (0-based): views into the epoch's arrays."""
+        rows = slice(index * self.batch_size, (index + 1) * self.batch_size)
+        return self.x[rows], self.y[rows]
+
 
 def fit_one_epoch(model: keras.Model, batches: ShuffledBatches, epoch: int, verbose: int) -> float:
-    """Train ``model`` for epoch ``epoch`` (1-based) and return its mean training loss."""
-    history = model.fit(
-        batches.x,
-        batches.y,
-        batch_size=batches.batch_size,
-        shuffle=False,
-        epochs=epoch,
-        initial_epoch=epoch - 1,
-        verbose=verbose,
-    )
-    return float(history.history["loss"][-1])
+    """Train ``model`` for epoch ``epoch`` (1-based) and return its mean training loss.
+
+    One ``train_on_batch`` per batch, the compiled training step ``model.fit`` runs, without
+    ``fit``'s input pipeline. Under TensorFlow, ``fit`` feeds arrays through an autotuned
+    ``tf.data`` pipeline, and on 2 cores many of the ``cnn``'s 6-s epochs then waited after their
+    last batch until 10.3 s after ``fit`` began; a ``tf.data.Dataset`` fed to ``fit`` moved the
+    wait into the next TensorFlow call, one with autotuning off had none (bench/RESULTS.md, "The
+    10.3-s epochs"). The loss returned is the mean of the batches' losses, as ``fit`` reports it
+    (the batches are equal). ``verbose`` 1 shows the epoch's progress bar, as ``fit`` does.
+    """
+    progress = keras.utils.Progbar(len(batches), verbose=verbose) if verbose else None
+    if progress is not None:
+        print(f"Epoch {epoch}")
+    losses = []
+    for index in range(len(batches)):
+        x, y = batches.batch(index)
+        losses.append(float(model.train_on_batch(x, y, return_dict=True)["loss"]))
+        if progress is not None:
+            progress.update(index + 1, [("loss", losses[-1])])
+    return float(np.mean(losses))
 
 
 def batch_norm_layers(network: keras.layers.Layer) -> list[keras.layers.BatchNormalization]:

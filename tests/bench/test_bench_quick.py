@@ -81,8 +81,14 @@ def test_epoch_cost_reports_trainer_against_fit_and_both_paths(tmp_path: Path) -
     assert 0 < low <= ratio <= high, rows[0]
     epochs = (tmp_path / "epoch_cost_epochs.csv").read_text().splitlines()
     assert epochs[0] == "path,epoch,train_images,size,epoch_s,val_auc"
-    assert len(epochs) == 1 + 2 * 2  # two paths, two epochs each
-    assert "x cheaper (target >= 3x" in stdout and "; target <= 1.1x)" in stdout
+    assert len(epochs) == 1 + 3 * 2  # three paths, two epochs each
+    paths = {row[0] for row in csv.reader(epochs[1:])}
+    assert paths == {
+        "new: cnn defaults",
+        "today: small_cnn, model.fit",
+        "today: small_cnn, new trainer",
+    }
+    assert stdout.count("x cheaper (target >= 3x") == 2 and "; target <= 1.1x)" in stdout
     with open(tmp_path / "epoch_cost_profile.csv") as handle:
         (profile,) = list(csv.DictReader(handle))
     shares = [float(profile[f"{name}_%"]) for name in ("conv", "bn", "aug", "adam", "other")]
