@@ -298,7 +298,7 @@ def measure_costs(args: Any, setting: dict[str, Any]) -> dict[str, Any]:
     import keras
 
     from trainables.classify import PREDICT_BATCH, recalibrate_classifier
-    from trainables.loop import BatchNormCalibrator
+    from trainables.loop import BatchNormCalibrator, predict_in_batches
     from trainables.models import build_classifier, classifier_backbone
     from trainables.runtime import prepare_backend
 
@@ -330,7 +330,7 @@ def measure_costs(args: Any, setting: dict[str, Any]) -> dict[str, Any]:
         result["recal_s"] = time.perf_counter() - start
     for _ in range(2):
         start = time.perf_counter()
-        model.predict(data.x_val, batch_size=PREDICT_BATCH, verbose=0)
+        predict_in_batches(model, data.x_val, PREDICT_BATCH)
         result["val_s"] = time.perf_counter() - start
     result["epoch_s"] = result["trainer_ms"] * n_train / 1000 + result["recal_s"] + result["val_s"]
     if args.profile_batches:

@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.metrics import confusion_matrix
 
 from trainables.classify import PREDICT_BATCH, classification_metrics
+from trainables.loop import predict_in_batches
 from trainables.metrics import mse, psnr, ssim
 from trainables.models import bicubic_upsample
 from trainables.superres import predict_hr
@@ -51,7 +52,7 @@ def evaluate_classifier(
     model: Any, x_val: np.ndarray, y_val: np.ndarray, classes: tuple[str, ...]
 ) -> ClassifierEvaluation:
     """Macro and per-class AUC, accuracy, loss and confusion matrix on ``(x_val, y_val)``."""
-    probs = model.predict(np.asarray(x_val, np.float32), batch_size=PREDICT_BATCH, verbose=0)
+    probs = predict_in_batches(model, np.asarray(x_val, np.float32), PREDICT_BATCH)
     probs = np.asarray(probs, dtype=np.float64)
     y_val = np.asarray(y_val, dtype=np.int64)
     metrics = classification_metrics(y_val, probs, classes)

@@ -123,6 +123,20 @@ def fit_one_epoch(model: keras.Model, batches: ShuffledBatches, epoch: int, verb
     return float(np.mean(losses))
 
 
+def predict_in_batches(model: keras.Model, x: np.ndarray, batch_size: int) -> np.ndarray:
+    """``model.predict(x, batch_size=batch_size)``, one ``predict_on_batch`` per batch.
+
+    The same forward pass without ``predict``'s ``tf.data`` pipeline (see ``fit_one_epoch``):
+    0.26-0.34 s against 0.33-0.69 s for 600 validation images of the ``cnn`` at 48 px on 2
+    cores. A last, smaller batch traces the forward pass once more, once per model.
+    """
+    outputs = [
+        np.asarray(model.predict_on_batch(x[start : start + batch_size]))
+        for start in range(0, len(x), batch_size)
+    ]
+    return np.concatenate(outputs)
+
+
 def batch_norm_layers(network: keras.layers.Layer) -> list[keras.layers.BatchNormalization]:
     """Every trainable ``BatchNormalization`` layer in ``network``, nested models included."""
     found = []

@@ -16,7 +16,7 @@ import keras
 import numpy as np
 
 from trainables.contracts import SuperResConfig, SuperResSplits
-from trainables.loop import Augment, EpochRun, ShuffledBatches, run_epochs
+from trainables.loop import Augment, EpochRun, ShuffledBatches, predict_in_batches, run_epochs
 from trainables.metrics import mse, psnr, ssim
 from trainables.models import bicubic_upsample, build_superres
 from trainables.runtime import prepare_backend
@@ -57,7 +57,7 @@ def augment_pairs(config: SuperResConfig) -> Augment | None:
 
 def predict_hr(model: keras.Model, lr: np.ndarray, batch_size: int = PREDICT_BATCH) -> np.ndarray:
     """The model's HR images for ``lr``, clipped to [0, 1] (non-finite values become 0)."""
-    hr = model.predict(np.asarray(lr, dtype=np.float32), batch_size=batch_size, verbose=0)
+    hr = predict_in_batches(model, np.asarray(lr, dtype=np.float32), batch_size)
     return np.clip(np.nan_to_num(hr, nan=0.0, posinf=1.0, neginf=0.0), 0.0, 1.0)
 
 

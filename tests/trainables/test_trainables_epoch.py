@@ -1,4 +1,5 @@
-"""One training epoch of the shared loop: ``train_on_batch`` per batch, as ``model.fit`` would."""
+"""One training epoch of the shared loop (``train_on_batch`` per batch, as ``model.fit`` would)
+and its predictions in batches."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 
 from spaces import CLASSIFY_SPACE
-from trainables.loop import ShuffledBatches, fit_one_epoch
+from trainables.loop import ShuffledBatches, fit_one_epoch, predict_in_batches
 from trainables.models import build_classifier
 
 
@@ -61,3 +62,13 @@ def test_verbose_shows_the_epoch_and_its_progress_bar(capsys: pytest.CaptureFixt
 
     fit_one_epoch(_model(), _batches(3), 3, 0)
     assert capsys.readouterr().out == ""
+
+
+def test_predictions_in_batches_are_model_predict_s() -> None:
+    model = _model()
+    x = np.random.default_rng(5).uniform(0.0, 1.0, (21, 24, 24, 1)).astype("float32")
+
+    mine = predict_in_batches(model, x, 8)  # 8 + 8 + a last batch of 5
+
+    assert mine.shape == (21, 3)
+    np.testing.assert_allclose(mine, model.predict(x, batch_size=8, verbose=0), rtol=1e-5)
