@@ -56,12 +56,17 @@ class NumpyOnlyUnpickler(pickle.Unpickler):
 
 
 def save_with_mass(path: str | Path, image: np.ndarray, mass: float) -> None:
-    """Write ``[image, mass]`` as DeepLense Model II/III axion files are: a pickled object array."""
+    """Write ``[image, mass]`` as DeepLense Model II/III axion files are: a pickled object array.
+
+    The bytes ``np.save`` writes for it (a version 1.0 header, then the array pickled with
+    protocol 4), written here directly: the project calls no NumPy function with pickles
+    allowed, reading or writing. Reading it back never unpickles freely (``read_object_array``).
+    """
     array = np.empty(2, dtype=object)
     array[0], array[1] = image, np.float64(mass)
-    # Writing only (our own image and mass): the file must be a pickle to have the public form.
-    # Reading it back never unpickles freely: see ``read_object_array``.
-    np.save(path, array, allow_pickle=True)
+    with open(path, "wb") as handle:
+        npy_format.write_array_header_1_0(handle, npy_format.header_data_from_array_1_0(array))
+        pickle.dump(array, handle, protocol=4)
 
 
 def holds_objects(stream: IO[bytes]) -> bool:

@@ -220,3 +220,13 @@ def test_plain_layout_pickles_are_still_refused(tmp_path: Path) -> None:
         lines = result.stderr.strip().splitlines()
         assert result.returncode == 2 and len(lines) == 1 and message in lines[0], result.stderr
     assert not raw_marker.exists() and not objects_marker.exists()
+
+
+def test_an_axion_file_is_the_bytes_np_save_writes(tmp_path: Path) -> None:
+    array = np.empty(2, dtype=object)
+    array[0], array[1] = IMAGE, np.float64(2.5e-23)
+    np.save(tmp_path / "numpy.npy", array, allow_pickle=True)  # how the public files were made
+
+    save_with_mass(tmp_path / "ours.npy", IMAGE, 2.5e-23)
+
+    assert (tmp_path / "ours.npy").read_bytes() == (tmp_path / "numpy.npy").read_bytes()
