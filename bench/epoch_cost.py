@@ -38,7 +38,6 @@ today's trainer (``train_on_batch`` per batch), to split the gain. Prints tables
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import re
@@ -50,6 +49,7 @@ import types
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 from bench.common import classify_defaults, format_table, machine, quiet_logs, write_csv
 from lensing.cli import OneLineParser, run_cli
@@ -427,19 +427,6 @@ def fit_epoch_with_model_fit(model: Any, batches: Any, epoch: int, verbose: int)
     return float(history.history["loss"][-1])
 
 
-@contextlib.contextmanager
-def epochs_by(fit_epoch: Any) -> Any:
-    """Run the trainer's epochs with ``fit_epoch`` instead of ``fit_one_epoch`` for a while."""
-    from trainables import loop
-
-    current = loop.fit_one_epoch
-    loop.fit_one_epoch = fit_epoch
-    try:
-        yield
-    finally:
-        loop.fit_one_epoch = current
-
-
 def epoch_rows(args: Any) -> list[dict[str, Any]]:
     """Part 2: whole epochs of today's Quick start path and the new one, AUC after each.
 
@@ -449,6 +436,7 @@ def epoch_rows(args: Any) -> list[dict[str, Any]]:
     the gain between the network and data on one side and the trainer on the other.
     """
     from spaces import CLASSIFY_SPACE
+    from trainables import loop
     from trainables.classify import train_classifier
     from trainables.loop import fit_one_epoch
 
@@ -486,7 +474,7 @@ def epoch_rows(args: Any) -> list[dict[str, Any]]:
         print(f"part 2: {label}", file=sys.stderr, flush=True)
         data = load(args, size, per_class, args.val_per_class)
         os.environ[DETERMINISTIC_ENV] = "1" if label.startswith("today") else "0"
-        with epochs_by(fit_epoch):
+        with mock.patch.object(loop, "fit_one_epoch", fit_epoch):  # the trainer's epoch
             history = train_classifier(
                 config, data, epochs=epochs, backbone="cnn", image_size=size, on_epoch=_progress
             )

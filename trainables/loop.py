@@ -111,9 +111,10 @@ def fit_one_epoch(model: keras.Model, batches: ShuffledBatches, epoch: int, verb
     10.3-s epochs"). The loss returned is the mean of the batches' losses, as ``fit`` reports it
     (the batches are equal). ``verbose`` 1 shows the epoch's progress bar, as ``fit`` does.
     """
-    progress = keras.utils.Progbar(len(batches), verbose=verbose) if verbose else None
-    if progress is not None:
+    progress = None
+    if verbose:
         print(f"Epoch {epoch}")
+        progress = keras.utils.Progbar(len(batches), verbose=verbose)
     losses = []
     for index in range(len(batches)):
         x, y = batches.batch(index)
