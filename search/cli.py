@@ -75,13 +75,19 @@ def given_flags(
 
 def main_for(task_name: str, argv: Sequence[str] | None = None) -> None:
     """Entry point shared by both tasks' ``__main__``."""
+    from search.launch import EXIT_NO_NODES, NodesDidNotCome
     from search.outcome import EXIT_ALL_ERRORED, exit_status
     from search.run import run_search  # Ray and Optuna; TensorFlow loads only in the trials
 
     task = TASKS[task_name]
 
     def main(args: Sequence[str] | None) -> int:
-        status = exit_status(run_search(task, parse_config(task, args)))
+        config = parse_config(task, args)
+        try:
+            status = exit_status(run_search(task, config))
+        except NodesDidNotCome as exc:
+            print(f"search.{task_name}: error: {exc}", file=sys.stderr)
+            return EXIT_NO_NODES
         if status == EXIT_ALL_ERRORED:
             print(f"search.{task_name}: every trial errored (errors above)", file=sys.stderr)
         return status

@@ -6,10 +6,12 @@ import logging
 import os
 import socket
 from dataclasses import dataclass
+from typing import Any
 
 import ray
 
 from lensing.errors import LensSearchError, one_line
+from search.autoscaler_adapter import autoscaler_config, autoscaler_status
 from search.ray_adapter import refresh_ray_auth
 from search.rayauth import use_cluster_auth
 
@@ -17,14 +19,50 @@ PROBE_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
+class NodeOffer:
+    """What one node offers a trial: an alive node, or a node type the autoscaler can launch."""
+
+    name: str
+    cpus: float
+    gpus: float
+    memory: float | None = None
+    max_workers: int | None = None
+    """For a launchable type: how many nodes of it the autoscaler may run (None: alive node)."""
+
+    def fits(self, cpus: float, gpus: float) -> bool:
+        return self.cpus >= cpus and self.gpus >= gpus
+
+    def describe(self) -> str:
+        text = f"{self.name}: {self.cpus:g} CPUs, {self.gpus:g} GPUs"
+        if self.memory:
+            text += f", {self.memory / 2**30:.0f} GiB"
+        if self.max_workers is not None:
+            text += f", up to {self.max_workers} nodes"
+        return text
+
+
+@dataclass(frozen=True)
 class ClusterShape:
-    """What the alive nodes of the cluster offer."""
+    """What the alive nodes of the cluster offer, and what its autoscaler could add."""
 
     nodes: int
     total_cpus: float
     total_gpus: float
     max_node_cpus: float
     max_node_gpus: float
+    alive: tuple[NodeOffer, ...] = ()
+    launchable: tuple[NodeOffer, ...] = ()
+    """Node types the autoscaler can launch (worker types with room, read from its config)."""
+    autoscaling: bool = False
+    """An autoscaler runs. ``launchable`` is empty when its config cannot be read here."""
+
+    @property
+    def offers(self) -> tuple[NodeOffer, ...]:
+        return self.alive + self.launchable
+
+    @property
+    def knows_launchable(self) -> bool:
+        return not self.autoscaling or bool(self.launchable)
 
 
 def connect(address: str | None) -> bool:
@@ -88,17 +126,58 @@ def _probe(address: str) -> None:
 
 
 def cluster_shape() -> ClusterShape:
-    """Resources of the alive nodes (head included)."""
-    resources = [n["Resources"] for n in ray.nodes() if n.get("Alive")]
-    cpus = [r.get("CPU", 0.0) for r in resources]
-    gpus = [r.get("GPU", 0.0) for r in resources]
-    return ClusterShape(
-        nodes=len(resources),
-        total_cpus=sum(cpus),
-        total_gpus=sum(gpus),
-        max_node_cpus=max(cpus, default=0.0),
-        max_node_gpus=max(gpus, default=0.0),
+    """Resources of the alive nodes (head included) and of the node types the autoscaler adds."""
+    alive_nodes = [n for n in ray.nodes() if n.get("Alive")]
+    alive = tuple(
+        NodeOffer(
+            "alive node",
+            n["Resources"].get("CPU", 0.0),
+            n["Resources"].get("GPU", 0.0),
+            n["Resources"].get("memory"),
+        )
+        for n in alive_nodes
     )
+    status = autoscaler_status()
+    launchable: tuple[NodeOffer, ...] = ()
+    if status is not None:
+        config = autoscaler_config(status)
+        launchable = launchable_types(config) if config else ()
+    return ClusterShape(
+        nodes=len(alive),
+        total_cpus=sum(n.cpus for n in alive),
+        total_gpus=sum(n.gpus for n in alive),
+        max_node_cpus=max((n.cpus for n in alive), default=0.0),
+        max_node_gpus=max((n.gpus for n in alive), default=0.0),
+        alive=alive,
+        launchable=launchable,
+        autoscaling=status is not None,
+    )
+
+
+def launchable_types(config: dict[str, Any]) -> tuple[NodeOffer, ...]:
+    """The worker node types of an autoscaler config that it may launch at least one node of.
+
+    A type whose ``resources`` are not declared (Ray fills them in for known cloud instance
+    types at ``ray up``) offers nothing that can be checked and is left out.
+    """
+    head = config.get("head_node_type")
+    cluster_max = int(config.get("max_workers", 0) or 0)
+    offers = []
+    for name, node_type in (config.get("available_node_types") or {}).items():
+        resources = node_type.get("resources")
+        room = min(int(node_type.get("max_workers", cluster_max) or 0), cluster_max)
+        if name == head or room < 1 or not isinstance(resources, dict):
+            continue
+        offers.append(
+            NodeOffer(
+                name,
+                float(resources.get("CPU", 0)),
+                float(resources.get("GPU", 0)),
+                float(resources["memory"]) if resources.get("memory") else None,
+                room,
+            )
+        )
+    return tuple(offers)
 
 
 def trial_resources(
@@ -106,9 +185,23 @@ def trial_resources(
 ) -> dict[str, float]:
     """The resources of one trial, refusing requests that no node could ever satisfy.
 
-    Ray would leave such trials PENDING forever; here they end the search before it starts.
+    Ray would leave such trials PENDING forever; here they end the search before it starts. On
+    a cluster with an autoscaler a trial may also go to a node type it can launch; without
+    ``--gpus-per-trial`` a trial takes one GPU when any alive or launchable node has one.
     """
-    gpus = (1.0 if shape.max_node_gpus >= 1 else 0.0) if gpus_per_trial is None else gpus_per_trial
+    offers = shape.offers
+    has_gpu = any(n.gpus >= 1 for n in offers)
+    gpus = (1.0 if has_gpu else 0.0) if gpus_per_trial is None else gpus_per_trial
+    if shape.autoscaling and not shape.knows_launchable:
+        return {"cpu": cpus_per_trial, "gpu": gpus}  # the launch timeout guards this case
+    if any(n.fits(cpus_per_trial, gpus) for n in offers):
+        return {"cpu": cpus_per_trial, "gpu": gpus}
+    if shape.autoscaling:
+        raise LensSearchError(
+            f"--cpus-per-trial {cpus_per_trial:g} --gpus-per-trial {gpus:g} cannot be "
+            f"scheduled: no alive node and no node type the autoscaler can launch offers that "
+            f"({'; '.join(_describe_types(shape))})"
+        )
     if gpus > shape.max_node_gpus:
         where = (
             "the cluster has no GPU"
@@ -124,4 +217,13 @@ def trial_resources(
             f"--cpus-per-trial {cpus_per_trial:g} cannot be scheduled: the largest node has "
             f"{shape.max_node_cpus:g} CPUs"
         )
-    return {"cpu": cpus_per_trial, "gpu": gpus}
+    raise LensSearchError(
+        f"--cpus-per-trial {cpus_per_trial:g} --gpus-per-trial {gpus:g} cannot be scheduled: "
+        f"no node has both ({'; '.join(n.describe() for n in shape.alive)})"
+    )
+
+
+def _describe_types(shape: ClusterShape) -> list[str]:
+    """The alive node kinds (head, workers) and the launchable types, once each."""
+    seen = [n.describe() for n in shape.alive]
+    return list(dict.fromkeys(seen)) + [n.describe() for n in shape.launchable]

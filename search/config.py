@@ -23,8 +23,9 @@ MAX_NAME_LENGTH = 100
 MAX_SEED = 2**32 - 1
 """NumPy's RandomState (Optuna's TPE sampler, keras.utils.set_random_seed, scikit-learn's split)
 accepts seeds 0..2**32-1, and so do the trials' own generators (``default_rng([seed, epoch])``)."""
-CHANGEABLE_ON_RESUME = ("address", "storage", "name", "resume")
-"""Flags a resumed search may give differently: where the cluster and the experiment are found.
+CHANGEABLE_ON_RESUME = ("address", "storage", "name", "resume", "launch_timeout")
+"""Flags a resumed search may give differently: where the cluster and the experiment are found,
+and how long it waits for the cluster's nodes.
 Every other setting is the saved one (Tune restores its searcher, scheduler, sample count, time
 budget and failure policy from the experiment), so a different value is refused."""
 PATH_SETTINGS = ("data", "space")
@@ -106,6 +107,11 @@ class SearchConfig:
     max_failures: int = option(
         2, "times a failing trial is retried from its last checkpoint before it is marked errored"
     )
+    launch_timeout: float = option(
+        900.0,
+        "seconds trials may wait with none running (nodes launching on an autoscaling cluster) "
+        "before the search stops, resumable",
+    )
     given: frozenset[str] | None = field(
         default=None, compare=False, repr=False, metadata={"setting": False}
     )
@@ -140,6 +146,10 @@ class SearchConfig:
                 f"--time-budget must be > 0 seconds, got {self.time_budget}",
             ),
             (self.max_failures >= 0, f"--max-failures must be >= 0, got {self.max_failures}"),
+            (
+                self.launch_timeout > 0,
+                f"--launch-timeout must be > 0 seconds, got {self.launch_timeout}",
+            ),
             (
                 self.stopped_trials in STOPPED_TRIAL_POLICIES,
                 f"--stopped-trials must be one of {', '.join(STOPPED_TRIAL_POLICIES)}",

@@ -2,8 +2,10 @@
 
 Exit statuses of ``python -m search.<task>``: 0 when at least one trial ended without an error
 (errored trials are then counted in the summary), 1 when every trial errored (the search ran but
-produced nothing usable; 2 stays for input refused before anything is created), 130 after Ctrl-C
-(the state is saved and the exact ``--resume`` command printed).
+produced nothing usable; 2 stays for input refused before anything is created), 3 when no trial
+could start within ``--launch-timeout`` (``search.launch``; the state is saved and the
+``--resume`` command printed), 130 after Ctrl-C (the state is saved and the exact ``--resume``
+command printed).
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -42,12 +44,30 @@ from experiments.tasks import Task  # noqa: E402
 from lensing.cli import NORMAL, QUIET, verbosity  # noqa: E402
 from lensing.errors import LensSearchError  # noqa: E402
 from results.leaderboard import build_leaderboard, format_table, write_leaderboard  # noqa: E402
-from search.cluster import check_join, cluster_shape, connect, trial_resources  # noqa: E402
+from search.cluster import (  # noqa: E402
+    ClusterShape,
+    check_join,
+    cluster_shape,
+    connect,
+    trial_resources,
+)
 from search.config import CHANGEABLE_ON_RESUME, SearchConfig, check_resume_flags  # noqa: E402
 from search.console import LOG_FILE, library_logs_to_file, trial_output_to_file  # noqa: E402
+from search.launch import (  # noqa: E402
+    LaunchWatch,
+    NodesDidNotCome,
+    launch_timed_out,
+    watch_launches,
+)
 from search.memory import check_search_fits  # noqa: E402
 from search.orphans import set_aside_orphans  # noqa: E402
-from search.outcome import SigintWatch, stop_interrupted, trial_errors, was_interrupted  # noqa: E402
+from search.outcome import (  # noqa: E402
+    SigintWatch,
+    resume_command,
+    stop_interrupted,
+    trial_errors,
+    was_interrupted,
+)
 from search.searcher import JournalOptunaSearch, PruneAwareOptunaSearch  # noqa: E402
 from search.storage import StorageWatch  # noqa: E402
 from search.summary import summarize  # noqa: E402
@@ -198,7 +218,11 @@ def run_search(task: Task, config: SearchConfig) -> pd.DataFrame:
     if not config.resume:
         config = replace(config, data=str(data_path))
     log_file = driver_folder(path) / LOG_FILE
-    grid, orphans = _fit(task, space, config, data, path, log_file)
+    try:
+        grid, orphans = _fit(task, space, config, data, path, log_file)
+    except NodesDidNotCome as exc:
+        resume = resume_command(task.name, config)
+        raise NodesDidNotCome(f"{exc}; the experiment is saved, resume it with: {resume}") from None
     if was_interrupted():
         raise stop_interrupted(task.name, config)
     table = build_leaderboard(grid, task.metric, task.mode, config.max_epochs)
@@ -224,17 +248,60 @@ def _fit(
     """
     started_ray = connect(config.address)
     try:
-        resources = trial_resources(cluster_shape(), config.cpus_per_trial, config.gpus_per_trial)
+        shape = cluster_shape()
+        resources = trial_resources(shape, config.cpus_per_trial, config.gpus_per_trial)
         with library_logs_to_file(log_file, verbosity()), trial_output_to_file(verbosity()):
             orphans = set_aside_orphans(path) if config.resume else None
             trainable = tune.with_resources(
                 make_tune_trainable(task.name, data, **_fixed_training_args(task, config)),
                 resources,
             )
-            return _make_tuner(task, space, config, trainable, path).fit(), orphans
+            tuner = _make_tuner(task, space, config, trainable, path, shape)
+            watch_launches(config.launch_timeout, shape.autoscaling, verbosity() > QUIET)
+            with _pending_trials(shape, resources, config):
+                grid = tuner.fit()
+        timed_out = launch_timed_out()
+        if timed_out:
+            raise NodesDidNotCome(timed_out)
+        return grid, orphans
     finally:
         if started_ray:
             ray.shutdown()
+
+
+@contextmanager
+def _pending_trials(
+    shape: ClusterShape, resources: dict[str, float], config: SearchConfig
+) -> Iterator[None]:
+    """Let Tune keep as many trials pending as the autoscaler could start nodes for at once.
+
+    With a searcher, Tune keeps one trial pending at a time (``TUNE_MAX_PENDING_TRIALS_PG``
+    "auto"), so an autoscaler sees the demand of one trial and launches one node per round. On a
+    cluster with an autoscaler the limit becomes the trials its launchable nodes could run at
+    once (at most ``--samples``); elsewhere, and if the user set the variable, Tune's own rule.
+    """
+    name = "TUNE_MAX_PENDING_TRIALS_PG"
+    slots = sum(
+        (offer.max_workers or 0) * _trials_per_node(offer.cpus, offer.gpus, resources)
+        for offer in shape.launchable
+    )
+    if not shape.autoscaling or slots < 2 or name in os.environ:
+        yield
+        return
+    limit = min(slots, config.samples, config.max_concurrent or config.samples)
+    os.environ[name] = str(limit)
+    try:
+        yield
+    finally:
+        os.environ.pop(name, None)
+
+
+def _trials_per_node(cpus: float, gpus: float, resources: dict[str, float]) -> int:
+    """How many trials of ``resources`` fit on a node of ``cpus`` and ``gpus``."""
+    fits = [math.floor(cpus / resources["cpu"])] if resources["cpu"] > 0 else []
+    if resources["gpu"] > 0:
+        fits.append(math.floor(gpus / resources["gpu"]))
+    return max(0, min(fits, default=0))
 
 
 def _fixed_training_args(task: Task, config: SearchConfig) -> dict[str, Any]:
@@ -249,8 +316,18 @@ def _fixed_training_args(task: Task, config: SearchConfig) -> dict[str, Any]:
 
 
 def _make_tuner(
-    task: Task, space: SearchSpace, config: SearchConfig, trainable: Any, path: str
+    task: Task,
+    space: SearchSpace,
+    config: SearchConfig,
+    trainable: Any,
+    path: str,
+    shape: ClusterShape,
 ) -> tune.Tuner:
+    """A new Tuner, or the saved one of a ``--resume``.
+
+    Actors are reused between trials except on a cluster with an autoscaler: a cached actor
+    holds its node's CPUs and GPUs, so the node would never be idle and never scale down.
+    """
     if config.resume:
         return tune.Tuner.restore(
             path, trainable=trainable, resume_unfinished=True, resume_errored=True
@@ -272,7 +349,7 @@ def _make_tuner(
             scheduler=make_scheduler(task, config),
             num_samples=config.samples,
             time_budget_s=config.time_budget,
-            reuse_actors=True,
+            reuse_actors=not shape.autoscaling,
         ),
         run_config=tune.RunConfig(
             name=config.name,
@@ -284,7 +361,13 @@ def _make_tuner(
                 checkpoint_score_order=task.mode,
             ),
             progress_reporter=make_reporter(task, space, verbosity()),
-            callbacks=[StorageWatch(must_hold=SETTINGS_FILE), TBXLoggerCallback(), SigintWatch()],
+            callbacks=[
+                StorageWatch(must_hold=SETTINGS_FILE),
+                TBXLoggerCallback(),
+                SigintWatch(),
+                LaunchWatch(),
+            ],
+            stop=LaunchWatch().stopper,
             verbose=0 if verbosity() == QUIET else 1,
         ),
     )
