@@ -129,16 +129,6 @@ def _ensure_local_writable(root: Path) -> None:
         raise LensSearchError(f"storage {root} cannot be written: {exc.strerror}") from exc
 
 
-def experiment_exists(path: str) -> bool:
-    """True if anything is already stored at ``path``."""
-    fs, base = filesystem(path, "storage ")
-    try:
-        info = fs.get_file_info(base)
-    except OSError as exc:
-        raise LensSearchError(f"cannot read storage {path}: {exc}") from exc
-    return info.type != pyarrow.fs.FileType.NotFound
-
-
 def list_experiments(storage: str) -> list[str]:
     """Names of the experiments stored under ``storage`` (for error messages)."""
     fs, base = filesystem(resolve_storage(storage), "storage ")

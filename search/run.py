@@ -19,6 +19,7 @@ from ray.tune.logger import TBXLoggerCallback  # noqa: E402
 from ray.tune.schedulers import ASHAScheduler  # noqa: E402
 from ray.tune.search import ConcurrencyLimiter, Searcher  # noqa: E402
 
+from experiments.claim import check_unclaimed, claim_experiment  # noqa: E402
 from experiments.settings import (  # noqa: E402
     LEADERBOARD_FILE,
     SETTINGS_FILE,
@@ -28,7 +29,6 @@ from experiments.settings import (  # noqa: E402
 )
 from experiments.storage import (  # noqa: E402
     ensure_writable,
-    experiment_exists,
     experiment_name,
     experiment_path,
     is_uri,
@@ -160,6 +160,7 @@ def _prepare(task: Task, config: SearchConfig) -> tuple[SearchConfig, str]:
     ensure_writable(storage)
     name = config.name or f"{task.name}-{datetime.now():%Y%m%d-%H%M%S}"
     path = experiment_path(storage, name)
+    check_unclaimed(path, config.resume)
     if config.resume:
         if not tune.Tuner.can_restore(path):
             known = ", ".join(list_experiments(storage)) or "none"
@@ -173,11 +174,6 @@ def _prepare(task: Task, config: SearchConfig) -> tuple[SearchConfig, str]:
         check_resume_flags(config, saved.config, name)
         kept = {k: getattr(config, k) for k in CHANGEABLE_ON_RESUME}
         config = replace(SearchConfig(**saved.config), **kept)
-    elif experiment_exists(path):
-        raise LensSearchError(
-            f"experiment {name!r} already exists in {storage}: pass --resume to continue it "
-            f"or choose another --name (nothing was changed)"
-        )
     check_search_fits(task, config)
     write_private()
     return replace(config, name=name, storage=storage), path
@@ -198,12 +194,14 @@ def run_search(task: Task, config: SearchConfig) -> pd.DataFrame:
     if not config.resume:
         config = replace(config, data=str(data_path))
     log_file = driver_folder(path) / LOG_FILE
-    grid, orphans = _fit(task, space, config, data, path, log_file)
-    if was_interrupted():
-        raise stop_interrupted(task.name, config)
-    table = build_leaderboard(grid, task.metric, task.mode, config.max_epochs)
-    leaderboard_path = f"{path}/{LEADERBOARD_FILE}"
-    write_leaderboard(table, leaderboard_path)
+    # Held until the leaderboard is written: a second search of this experiment is refused.
+    with claim_experiment(path, resume=config.resume):
+        grid, orphans = _fit(task, space, config, data, path, log_file)
+        if was_interrupted():
+            raise stop_interrupted(task.name, config)
+        table = build_leaderboard(grid, task.metric, task.mode, config.max_epochs)
+        leaderboard_path = f"{path}/{LEADERBOARD_FILE}"
+        write_leaderboard(table, leaderboard_path)
     if verbosity() > QUIET:
         print(format_table(table, task.metric, top=10))
     wall_s = time.time() - started
