@@ -220,7 +220,7 @@ def _fit(
     exists. Returns the grid and, on ``--resume``, the line about trial folders set aside as
     orphans.
     """
-    started_ray = connect(config.address)
+    started_ray = connect(config.address, config.storage)
     try:
         resources = trial_resources(cluster_shape(), config.cpus_per_trial, config.gpus_per_trial)
         with library_logs_to_file(log_file, verbosity()), trial_output_to_file(verbosity()):
