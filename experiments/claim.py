@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import logging
 import os
 import socket
 import uuid
@@ -33,6 +34,8 @@ from experiments.storage import experiment_name, filesystem, is_uri
 from lensing.errors import LensSearchError
 
 LOCK_FILE = ".lens-search.lock"
+
+log = logging.getLogger(__name__)
 
 
 class ExperimentInUseError(LensSearchError):
@@ -95,7 +98,7 @@ def claim_experiment(path: str, resume: bool) -> ExperimentClaim:
         return _claim_new(path, local)
     lock = local / LOCK_FILE
     fd = _open_lock(lock, create=True)
-    if not _try_lock(fd):
+    if not _try_lock(fd, lock):
         os.close(fd)
         raise _in_use(path, lock, resume=True)
     _write_owner(fd)
@@ -136,7 +139,7 @@ def _claim_new(path: str, folder: Path) -> ExperimentClaim:
     except OSError as exc:
         raise LensSearchError(f"cannot create experiment folder {folder}: {exc.strerror}") from exc
     fd = _open_lock(lock, create=True)
-    if not _try_lock(fd):  # taken over in the instant between mkdir and flock
+    if not _try_lock(fd, lock):  # taken over in the instant between mkdir and flock
         os.close(fd)
         raise _in_use(path, lock, resume=False)
     _write_owner(fd)
@@ -151,7 +154,7 @@ def _take_over(path: str, folder: Path) -> ExperimentClaim:
             raise _in_use(path, lock, resume=False)
         raise _exists(path)
     fd = _open_lock(lock, create=False)
-    if not _try_lock(fd):
+    if not _try_lock(fd, lock):
         os.close(fd)
         raise _in_use(path, lock, resume=False)
     if _entries(folder) != {LOCK_FILE}:  # another search took it over and wrote before we locked
@@ -186,13 +189,25 @@ def _open_lock(lock: Path, create: bool) -> int:
         raise LensSearchError(f"cannot open the lock file {lock}: {exc.strerror}") from exc
 
 
-def _try_lock(fd: int) -> bool:
+def _try_lock(fd: int, lock: Path) -> bool:
+    """Lock ``fd`` (the open ``lock`` file); False if another process holds it.
+
+    A file system without locks (some FUSE mounts, NFS mounted ``nolock``) counts as locked,
+    with a warning: the exclusive ``mkdir`` still keeps two new searches apart there.
+    """
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as exc:
         if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
             return False
-        raise
+        if exc.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+            raise
+        log.warning(
+            "the file system of %s cannot lock files (%s): two --resume runs of it at once "
+            "are not kept apart",
+            lock.parent,
+            exc.strerror,
+        )
     return True
 
 
