@@ -7,6 +7,7 @@ the same.
 
 from __future__ import annotations
 
+import errno
 import grp
 import os
 import pwd
@@ -25,14 +26,25 @@ def is_uri(path: str | Path) -> bool:
     return "://" in str(path)
 
 
-def absolute(path: str) -> str:
-    """A local path made absolute (Ray Tune needs that); a URI unchanged."""
-    return path if is_uri(path) else str(Path(path).expanduser().resolve())
+def absolute(path: str, what: str = "") -> str:
+    """A local path made absolute (Ray Tune needs that); a URI unchanged.
+
+    LensSearchError for a path that cannot be resolved (a symbolic link loop); ``what`` names
+    the path in the error (e.g. ``"storage "``).
+    """
+    if is_uri(path):
+        return path
+    try:
+        return str(Path(path).expanduser().resolve())
+    except (RuntimeError, OSError) as exc:  # RuntimeError: Python < 3.13's "Symlink loop from"
+        looped = isinstance(exc, RuntimeError) or exc.errno == errno.ELOOP
+        reason = "a symbolic link loop (a link that leads back to itself)" if looped else exc
+        raise LensSearchError(f"{what}{path} cannot be used: {reason}") from exc
 
 
 def resolve_storage(storage: str) -> str:
     """Storage as Ray Tune is given it: a local path made absolute, a URI without a final /."""
-    return storage.rstrip("/") if is_uri(storage) else absolute(storage)
+    return storage.rstrip("/") if is_uri(storage) else absolute(storage, "storage ")
 
 
 def experiment_path(storage: str, name: str) -> str:
@@ -127,16 +139,6 @@ def _ensure_local_writable(root: Path) -> None:
         probe.unlink()
     except OSError as exc:
         raise LensSearchError(f"storage {root} cannot be written: {exc.strerror}") from exc
-
-
-def experiment_exists(path: str) -> bool:
-    """True if anything is already stored at ``path``."""
-    fs, base = filesystem(path, "storage ")
-    try:
-        info = fs.get_file_info(base)
-    except OSError as exc:
-        raise LensSearchError(f"cannot read storage {path}: {exc}") from exc
-    return info.type != pyarrow.fs.FileType.NotFound
 
 
 def list_experiments(storage: str) -> list[str]:

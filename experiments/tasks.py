@@ -54,8 +54,10 @@ class Task:
 
         Parameters of another backbone than ``backbone`` are left out, and an overrides file
         that sets one is refused. A backbone without pretrained weights (``weights`` None) trains
-        every layer: ``FROM_SCRATCH_FIXED`` is fixed, and an overrides file that sets it otherwise
-        is refused (both rules are ``trainables.backbones``').
+        every layer: ``FROM_SCRATCH_FIXED`` is left out too (the model builds with those values;
+        a trial's config and the leaderboard then hold only what matters for the backbone), and
+        an overrides file that sets it otherwise is refused (both rules are
+        ``trainables.backbones``').
         """
         overrides = load_space_overrides(Path(space_file)) if space_file else {}
         space = self.space.with_overrides(overrides) if overrides else self.space
@@ -72,7 +74,9 @@ class Task:
                     "pretrained weights (every backbone layer starts random); "
                     "remove it or pass --weights"
                 )
-        return space.with_overrides(FROM_SCRATCH_FIXED)
+        return SearchSpace(
+            space.name, tuple(p for p in space.params if p.name not in FROM_SCRATCH_FIXED)
+        )
 
     def _for_backbone(
         self,

@@ -24,27 +24,34 @@ class OneLineParser(argparse.ArgumentParser):
     """An ArgumentParser whose errors are one line on stderr (no usage dump) and exit 2.
 
     It also has ``--quiet`` / ``--verbose`` and configures the project's loggers from them when
-    it parses (``verbosity_flags=False`` for sub-commands, which share their parent's flags).
+    it parses. Its sub-commands (``sub_command=True``, set by ``add_subparsers``) accept the
+    same two flags after their name (``simulate superres --out X -q``) and leave the
+    configuring to the parent; ``verbosity_flags=False`` gives a parser neither flag.
     """
 
-    def __init__(self, *args: Any, verbosity_flags: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, verbosity_flags: bool = True, sub_command: bool = False, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self._verbosity_flags = verbosity_flags
+        self._verbosity_flags = verbosity_flags and not sub_command
         if verbosity_flags:
+            # In a sub-command an absent flag sets nothing, so one before its name still counts.
+            default = argparse.SUPPRESS if sub_command else NORMAL
             group = self.add_mutually_exclusive_group()
             group.add_argument(
                 "-q", "--quiet", dest="verbosity", action="store_const", const=QUIET,
-                default=NORMAL, help="print only warnings, errors and the final summary",
+                default=default, help="print only warnings, errors and the final summary",
             )  # fmt: skip
             group.add_argument(
                 "-v", "--verbose", dest="verbosity", action="store_const", const=VERBOSE,
+                default=default,
                 help="print debugging messages, and what Ray, Optuna and TensorFlow log",
             )  # fmt: skip
 
     def add_subparsers(self, **kwargs: Any) -> Any:
-        """Sub-commands without flags of their own for verbosity (the parent's apply)."""
+        """Sub-commands that accept the parent's ``--quiet``/``--verbose`` after their name too."""
         kwargs["parser_class"] = functools.partial(
-            kwargs.get("parser_class", OneLineParser), verbosity_flags=False
+            kwargs.get("parser_class", OneLineParser), sub_command=True
         )
         return super().add_subparsers(**kwargs)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -15,6 +16,10 @@ from lensing.pixels import resize_image
 from lensing.presets import SR_SCALE
 
 READ_THREADS = 8
+SHOWN_CONSTANT = 3
+"""How many constant images a warning names (then a count of the others)."""
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,30 @@ def read_images(
 
     with ThreadPoolExecutor(READ_THREADS) as pool:
         return list(pool.map(read_one, paths))
+
+
+def warn_constant(files: Sequence[ImageFile]) -> list[Path]:
+    """Warn, in one line naming them, about images whose every pixel has one value; return them.
+
+    A blank (all-zero) or otherwise constant image holds no lens: most often a simulation or an
+    export that failed. It is kept, not refused (one bad file should not stop a search of
+    thousands), and trains as a flat image: min-max scaling maps a constant image to zeros,
+    and one already in [0, 1] keeps its value.
+    """
+    constant = [f.path for f in files if f.low == f.high]
+    if constant:
+        named = ", ".join(str(p) for p in constant[:SHOWN_CONSTANT])
+        more = len(constant) - SHOWN_CONSTANT
+        log.warning(
+            "%d constant image%s (every pixel has one value: no lens to learn from; check what "
+            "wrote %s): %s%s",
+            len(constant),
+            "" if len(constant) == 1 else "s",
+            "it" if len(constant) == 1 else "them",
+            named,
+            f" and {more} more" if more > 0 else "",
+        )
+    return constant
 
 
 def check_same_size(files: Sequence[ImageFile], what: str = "image") -> tuple[int, int]:

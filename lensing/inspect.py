@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lensing.cli import OneLineParser, console_script
-from lensing.images import ImageFile, check_same_size, check_scale, read_images
+from lensing.images import ImageFile, check_same_size, check_scale, read_images, warn_constant
 from lensing.layout import (
     ALL,
     ClassificationLayout,
@@ -40,6 +40,7 @@ def _classification_summary(layout: ClassificationLayout) -> list[str]:
         counts = ", ".join(f"{cls} {len(group)}" for cls, group in files.items())
         lines.append(f"{split}: {counts} (total {sum(len(g) for g in files.values())})")
     shape = check_same_size(everything)
+    warn_constant(everything)
     lines += _value_lines(everything, f"image size {shape[0]}x{shape[1]}")
     lines += _mass_lines(by_class_all)
     return lines
@@ -73,6 +74,7 @@ def _superres_summary(layout: SuperResLayout) -> list[str]:
         hr += read_images([p[1] for p in pairs], keep=False)
         lines.append(f"{split}: {len(pairs)} LR/HR pairs")
     lr_shape, hr_shape = check_scale(lr, hr)
+    warn_constant(lr + hr)
     lines += _value_lines(lr, f"size {lr_shape[0]}x{lr_shape[1]}", "LR ")
     lines += _value_lines(hr, f"size {hr_shape[0]}x{hr_shape[1]} (x2)", "HR ")
     return lines

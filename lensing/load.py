@@ -15,7 +15,14 @@ import numpy as np
 from sklearn.model_selection import train_test_split
 
 from lensing.errors import LensSearchError
-from lensing.images import check_same_size, check_scale, masses, read_images, stack
+from lensing.images import (
+    check_same_size,
+    check_scale,
+    masses,
+    read_images,
+    stack,
+    warn_constant,
+)
 from lensing.layout import CLASSES, find_classification, find_superres
 
 __all__ = ["ClassificationData", "SuperResData", "load_classification", "load_superres"]
@@ -75,6 +82,7 @@ def load_classification(
     files = {split: read_images(paths[split], image_size=image_size) for split in ("train", "val")}
     everything = files["train"] + files["val"]
     shape = (image_size, image_size) if image_size else check_same_size(everything)
+    warn_constant(everything)
     return ClassificationData(
         x_train=stack(files["train"], shape),
         y_train=labels["train"],
@@ -101,6 +109,7 @@ def load_superres(path: str | Path, val_fraction: float = 0.1, seed: int = 0) ->
     lr = {split: read_images([p[0] for p in pairs[split]]) for split in ("train", "val")}
     hr = {split: read_images([p[1] for p in pairs[split]]) for split in ("train", "val")}
     lr_shape, hr_shape = check_scale(lr["train"] + lr["val"], hr["train"] + hr["val"])
+    warn_constant(lr["train"] + lr["val"] + hr["train"] + hr["val"])
     return SuperResData(
         lr_train=stack(lr["train"], lr_shape),
         hr_train=stack(hr["train"], hr_shape),

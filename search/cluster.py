@@ -14,6 +14,7 @@ from lensing.errors import LensSearchError, one_line
 from search.autoscaler_adapter import autoscaler_config, autoscaler_status
 from search.ray_adapter import refresh_ray_auth
 from search.rayauth import use_cluster_auth
+from search.startup import check_room, startup_failure
 
 PROBE_TIMEOUT_S = 5.0
 
@@ -65,11 +66,14 @@ class ClusterShape:
         return not self.autoscaling or bool(self.launchable)
 
 
-def connect(address: str | None) -> bool:
+def connect(address: str | None, storage: str | None = None) -> bool:
     """Join the Ray cluster at ``address``, or start an embedded local one.
 
     Returns True when this call started Ray (the caller then shuts it down). A Ray already
-    initialised in this process (a notebook, a test) is used as it is.
+    initialised in this process (a notebook, a test) is used as it is. An embedded Ray is not
+    started on a nearly full disk (of Ray's temp folder or the local ``storage``), and one that
+    fails to start under a file-size limit or for lack of space is one LensSearchError naming
+    that (``search.startup``).
     """
     if ray.is_initialized():
         return False
@@ -80,7 +84,15 @@ def connect(address: str | None) -> bool:
         if not os.environ.get("RAY_AUTH_MODE"):
             os.environ["RAY_AUTH_MODE"] = "token"
             refresh_ray_auth()
-        ray.init(address="local", include_dashboard=False, logging_level=logging.WARNING)
+        check_room(storage or ".")
+        try:
+            ray.init(address="local", include_dashboard=False, logging_level=logging.WARNING)
+        except Exception as exc:
+            failure = startup_failure(storage or ".")
+            if failure is None:
+                raise
+            ray.shutdown()  # whatever of Ray did start
+            raise failure from exc
         return True
     check_join(address)
     try:

@@ -21,6 +21,7 @@ from ray.tune.logger import TBXLoggerCallback  # noqa: E402
 from ray.tune.schedulers import ASHAScheduler  # noqa: E402
 from ray.tune.search import ConcurrencyLimiter, Searcher  # noqa: E402
 
+from experiments.claim import check_unclaimed, claim_experiment  # noqa: E402
 from experiments.settings import (  # noqa: E402
     LEADERBOARD_FILE,
     SETTINGS_FILE,
@@ -30,7 +31,6 @@ from experiments.settings import (  # noqa: E402
 )
 from experiments.storage import (  # noqa: E402
     ensure_writable,
-    experiment_exists,
     experiment_name,
     experiment_path,
     is_uri,
@@ -180,6 +180,7 @@ def _prepare(task: Task, config: SearchConfig) -> tuple[SearchConfig, str]:
     ensure_writable(storage)
     name = config.name or f"{task.name}-{datetime.now():%Y%m%d-%H%M%S}"
     path = experiment_path(storage, name)
+    check_unclaimed(path, config.resume)
     if config.resume:
         if not tune.Tuner.can_restore(path):
             known = ", ".join(list_experiments(storage)) or "none"
@@ -193,11 +194,6 @@ def _prepare(task: Task, config: SearchConfig) -> tuple[SearchConfig, str]:
         check_resume_flags(config, saved.config, name)
         kept = {k: getattr(config, k) for k in CHANGEABLE_ON_RESUME}
         config = replace(SearchConfig(**saved.config), **kept)
-    elif experiment_exists(path):
-        raise LensSearchError(
-            f"experiment {name!r} already exists in {storage}: pass --resume to continue it "
-            f"or choose another --name (nothing was changed)"
-        )
     check_search_fits(task, config)
     write_private()
     return replace(config, name=name, storage=storage), path
@@ -218,16 +214,19 @@ def run_search(task: Task, config: SearchConfig) -> pd.DataFrame:
     if not config.resume:
         config = replace(config, data=str(data_path))
     log_file = driver_folder(path) / LOG_FILE
-    try:
-        grid, orphans = _fit(task, space, config, data, path, log_file)
-    except NodesDidNotCome as exc:
-        resume = resume_command(task.name, config)
-        raise NodesDidNotCome(f"{exc}; the experiment is saved, resume it with: {resume}") from None
-    if was_interrupted():
-        raise stop_interrupted(task.name, config)
-    table = build_leaderboard(grid, task.metric, task.mode, config.max_epochs)
-    leaderboard_path = f"{path}/{LEADERBOARD_FILE}"
-    write_leaderboard(table, leaderboard_path)
+    # Held until the leaderboard is written: a second search of this experiment is refused.
+    with claim_experiment(path, resume=config.resume):
+        try:
+            grid, orphans = _fit(task, space, config, data, path, log_file)
+        except NodesDidNotCome as exc:
+            resume = resume_command(task.name, config)
+            message = f"{exc}; the experiment is saved, resume it with: {resume}"
+            raise NodesDidNotCome(message) from None
+        if was_interrupted():
+            raise stop_interrupted(task.name, config)
+        table = build_leaderboard(grid, task.metric, task.mode, config.max_epochs)
+        leaderboard_path = f"{path}/{LEADERBOARD_FILE}"
+        write_leaderboard(table, leaderboard_path)
     if verbosity() > QUIET:
         print(format_table(table, task.metric, top=10))
     wall_s = time.time() - started
@@ -246,7 +245,7 @@ def _fit(
     exists. Returns the grid and, on ``--resume``, the line about trial folders set aside as
     orphans.
     """
-    started_ray = connect(config.address)
+    started_ray = connect(config.address, config.storage)
     try:
         shape = cluster_shape()
         resources = trial_resources(shape, config.cpus_per_trial, config.gpus_per_trial)

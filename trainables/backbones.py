@@ -24,8 +24,9 @@ MIN_IMAGE_SIZE = {"inception_resnet_v2": 75, "cnn": 16}
 needs 75 (Keras' limit); the ``cnn`` pools up to 4 times."""
 
 FROM_SCRATCH_FIXED = {"fine_tune_fraction": 1.0}
-"""Parameters fixed when a backbone starts from random weights: freezing layers that never
-learned anything only removes capacity (the search would spend trials finding that out)."""
+"""Parameters that a backbone starting from random weights always builds with these values:
+freezing layers that never learned anything only removes capacity (the search would spend
+trials finding that out), so such a search leaves them out of its space (and its leaderboard)."""
 
 
 def resolve_alias(name: str) -> str:

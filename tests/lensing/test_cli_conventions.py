@@ -61,3 +61,24 @@ def test_verbosity_sets_what_the_console_shows(capsys: pytest.CaptureFixture[str
             assert set(capsys.readouterr().err.split()) == shown, flag
     finally:
         configure_logging()
+
+
+def test_verbosity_flags_are_accepted_after_a_sub_command_too(tmp_path: Path) -> None:
+    """``simulate superres --out X -q`` was refused: -q was accepted only before ``superres``."""
+    import subprocess
+    import sys
+
+    def simulate(*flags: str, out: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "lensing.simulate", *flags, "--pairs", "2", "--workers", "1",
+             "--no-progress", "--out", str(tmp_path / out)],
+            cwd=REPO, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+
+    loud = simulate("superres", out="loud")
+    quiet_after = simulate("superres", "-q", out="after")
+    quiet_before = simulate("-q", "superres", out="before")
+    assert loud.returncode == 0 and loud.stderr.strip(), loud.stderr  # INFO lines by default
+    for quiet, out in ((quiet_after, "after"), (quiet_before, "before")):
+        assert quiet.returncode == 0, quiet.stderr
+        assert quiet.stderr == "" and quiet.stdout.strip() == str(tmp_path / out)

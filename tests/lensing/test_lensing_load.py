@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,8 @@ from PIL import Image
 from lensing.layout import CLASSES
 from lensing.load import load_classification, load_superres
 from lensing.simulate import simulate_classification, simulate_superres
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
@@ -115,3 +119,52 @@ def test_many_files_load_through_the_thread_pool(tmp_path: Path) -> None:
     write_class_folders(tmp_path, CLASSES, 1000, make)
     data = load_classification(tmp_path)
     assert len(data.y_train) + len(data.y_val) == 3000
+
+
+def constant_images_set(root: Path) -> Path:
+    """Random class images, plus an all-zero one, a constant 5.0 and a constant 0.5."""
+
+    def make(folder: Path, i: int, c: int) -> None:
+        np.save(folder / f"{folder.name}{i}.npy", np.random.default_rng(i + 10 * c).random((8, 8)))
+
+    write_class_folders(root, CLASSES, 4, make)
+    np.save(root / "no" / "no0.npy", np.zeros((1, 8, 8), np.float32))
+    np.save(root / "sphere" / "sphere1.npy", np.full((8, 8), 5.0))
+    np.save(root / "vort" / "vort2.npy", np.full((8, 8), 0.5))
+    return root
+
+
+def test_constant_images_are_kept_with_one_warning_naming_them(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    root = constant_images_set(tmp_path)
+    with caplog.at_level("WARNING", logger="lensing"):
+        data = load_classification(root, val_fraction=0.0)
+    (record,) = caplog.records
+    assert record.getMessage() == (
+        "3 constant images (every pixel has one value: no lens to learn from; check what wrote "
+        f"them): {root}/no/no0.npy, {root}/sphere/sphere1.npy, {root}/vort/vort2.npy"
+    )
+    assert np.isfinite(data.x_train).all() and len(data.x_train) == 12
+    image = dict(zip(data.paths_train, data.x_train[..., 0], strict=True))
+    # Min-max scaling maps a constant image to zeros (never 0/0 = NaN); one in [0, 1] is kept.
+    assert (image[root / "no" / "no0.npy"] == 0).all()
+    assert (image[root / "sphere" / "sphere1.npy"] == 0).all()
+    assert (image[root / "vort" / "vort2.npy"] == 0.5).all()
+
+
+def test_inspect_warns_about_a_constant_image_in_one_line_and_accepts_the_data(
+    tmp_path: Path,
+) -> None:
+    root = constant_images_set(tmp_path)
+    for extra in ("sphere/sphere1.npy", "vort/vort2.npy"):
+        np.save(root / extra, np.random.default_rng(7).random((8, 8)))
+    result = subprocess.run(
+        [sys.executable, "-m", "lensing.inspect", str(root)],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0 and result.stdout.splitlines()[-1] == "ok", result.stderr
+    assert result.stderr.splitlines() == [
+        "1 constant image (every pixel has one value: no lens to learn from; check what wrote "
+        f"it): {root}/no/no0.npy"
+    ]

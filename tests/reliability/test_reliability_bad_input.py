@@ -215,6 +215,12 @@ def flags(*extra: str, space: dict | None = None) -> Callable[..., list[str]]:
     return build
 
 
+def storage_loop(tmp: Path, storage: Path, good: Path) -> list[str]:
+    """``--storage`` a symbolic link to itself (a traceback ending in "Symlink loop" before)."""
+    (tmp / "loop").symlink_to(tmp / "loop")
+    return flags("--storage", "{tmp}/loop")(tmp, storage, good)
+
+
 def inspect(data: Callable[[Path], Path]) -> Callable[..., list[str]]:
     return lambda tmp, storage, good: [str(data(tmp))]
 
@@ -337,6 +343,13 @@ CASES = [
         "superres",
         flags("--storage", "{tmp}/a-file/runs"),
         "cannot be created",
+    ),
+    Case(
+        "storage-symlink-loop",
+        "superres",
+        storage_loop,
+        "storage {tmp}/loop cannot be used: a symbolic link loop",
+        fresh_interpreter=True,
     ),
     Case("existing-name", "superres", flags("--name", EARLIER), "already exists"),
     # names, seeds, memory: refused before the experiment folder exists, so the name stays usable

@@ -119,6 +119,19 @@ def test_leaderboard_csv_and_table(
     assert len(pd.read_csv(tmp_path / "cl.csv")) == 3
 
 
+def test_leaderboard_shows_only_the_parameters_of_the_backbone_used(
+    experiments: dict[str, Path],
+) -> None:
+    """A cnn search from scratch showed fine_tune_fraction, which does nothing for it."""
+    from experiments.tasks import CLASSIFY
+
+    table = pd.read_csv(experiments["classify"] / "leaderboard.csv")
+    shown = {c.removeprefix("config/") for c in table.columns if c.startswith("config/")}
+    assert shown == set(CLASSIFY.searched_space(backbone="cnn").defaults())
+    assert {"cnn_width", "cnn_stages", "cnn_blocks"} <= shown
+    assert "fine_tune_fraction" not in shown
+
+
 def test_wrong_or_empty_experiment(
     experiments: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
