@@ -283,11 +283,22 @@ def test_retrain_classifier_second_rank(
 
     from results.evaluate import main as evaluate
 
-    capsys.readouterr()
+    retrain_lines = capsys.readouterr().out.splitlines()
+    assert retrain_lines[-4].startswith(
+        "validation (9 images; the search selected on it, so optimistic): val_auc "
+        f"{metrics['val_auc']:.4g} ["
+    )
+    assert retrain_lines[-3].startswith(
+        "test (12 images; read by no search and no epoch choice): test_auc "
+    )
+    assert retrain_lines[-2:] == [
+        "[low, high]: 95% bootstrap interval over 1000 resamples",
+        f"written to {out}",
+    ]
     assert evaluate([str(out), "--resamples", "100"]) == 0  # the retrain folder: its data's test/
     printed = capsys.readouterr().out.splitlines()
     assert printed[0].startswith(
-        "test, read by no search and no epoch choice (12 images): test_auc "
+        "test (12 images; read by no search and no epoch choice): test_auc "
         f"{test['metrics']['test_auc']:.4g} ["
     )
     assert printed[1] == "confusion matrix (test; rows: true, columns: predicted)"
@@ -380,7 +391,7 @@ def test_evaluate_cli_reports_the_test_split(
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.splitlines()
     assert (
-        lines[0].startswith("test, read by no search and no epoch choice (5 images): test_psnr ")
+        lines[0].startswith("test (5 images; read by no search and no epoch choice): test_psnr ")
         and ", bicubic_psnr " in lines[0]
     )
     assert lines[1:] == [
@@ -400,7 +411,7 @@ def test_evaluate_cli_reports_the_test_split(
     line = capsys.readouterr().out.strip()
     assert (
         line.startswith(
-            "validation, the split the search selected on: optimistic (2 images): val_psnr "
+            "validation (2 images; the search selected on it, so optimistic): val_psnr "
         )
         and "[" not in line
     )  # no resamples, no intervals
