@@ -23,7 +23,14 @@ import numpy as np
 from lensing.cache import TASKS
 from lensing.cli import console_script
 from lensing.errors import LensSearchError
-from lensing.layout import CLASSES, TEST, existing_folder, has_test_split
+from lensing.layout import (
+    CLASSES,
+    TEST,
+    SuperResLayout,
+    existing_folder,
+    find_layout,
+    has_test_split,
+)
 from results.intervals import (
     CONFIDENCE,
     N_RESAMPLES,
@@ -289,13 +296,14 @@ def evaluate(
         check_apart_from_inputs(out, {"data set": source, "model": model_path})
         check_writable(out, force)
     from results.export import load_model
-    from results.predict import model_task
+    from results.predict import check_task, model_task
 
     with native_stderr_silenced():  # TensorFlow's CUDA probe on first use
         model = load_model(model_path, compile=False)  # inference only
-    evaluation = _evaluate_split(
-        model, model_task(model, model_path), source, split, resamples, seed
-    )
+    task = model_task(model, model_path)
+    laid_out = SUPERRES if isinstance(find_layout(source), SuperResLayout) else CLASSIFY
+    check_task(task, laid_out, model_path, source)
+    evaluation = _evaluate_split(model, task, source, split, resamples, seed)
     lines = [metric_line(evaluation)]
     if isinstance(evaluation, ClassifierEvaluation):
         lines += confusion_lines(evaluation)

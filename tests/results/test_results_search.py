@@ -374,7 +374,11 @@ def test_predict_with_retrained_model(
 
 
 def test_evaluate_cli_reports_the_test_split(
-    experiments: dict[str, Path], sr_retrained: Path, tmp_path: Path, capsys
+    experiments: dict[str, Path],
+    sr_retrained: Path,
+    tiny_classify_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     import os
     import subprocess
@@ -424,6 +428,10 @@ def test_evaluate_cli_reports_the_test_split(
         ([str(experiments["classify"])], "no model.keras in it nor in its retrain-rank1/"),
         ([str(tmp_path / "missing.keras")], "no such model file, retrain folder or experiment"),
         ([str(sr_retrained), "--resamples", "-1"], "--resamples must be at least 0, got -1"),
+        (
+            [str(sr_retrained), "--data", str(tiny_classify_dir)],
+            "is a super-resolution model, but",
+        ),
     ):
         assert message in one_line_error(evaluate, [*argv, "--out", str(refused)], capsys)
         assert not refused.exists()
