@@ -435,3 +435,30 @@ def test_evaluate_cli_reports_the_test_split(
     ):
         assert message in one_line_error(evaluate, [*argv, "--out", str(refused)], capsys)
         assert not refused.exists()
+
+
+def test_retrain_on_data_without_a_test_split_says_so(
+    experiments: dict[str, Path],
+    tiny_superres_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import shutil
+
+    from results.retrain import main
+
+    data = tmp_path / "no-test"
+    shutil.copytree(tiny_superres_dir, data)
+    shutil.rmtree(data / "test")
+    out = tmp_path / "r"
+    capsys.readouterr()
+    argv = [str(experiments["superres"]), "--epochs", "1", "--data", str(data), "--out", str(out)]
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-3] == (
+        f"test: none ({data} has no test/ folder; simulate with --test-fraction above 0 or add "
+        "one, then run python -m results.evaluate on this folder)"
+    )
+    assert lines[-4].startswith("validation (2 images; the search selected on it, so optimistic)")
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["test"] is None and "test_samples.png" not in {p.name for p in out.iterdir()}
