@@ -439,6 +439,7 @@ def test_evaluate_cli_reports_the_test_split(
 
 def test_retrain_on_data_without_a_test_split_says_so(
     experiments: dict[str, Path],
+    sr_retrained: Path,
     tiny_superres_dir: Path,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
@@ -462,3 +463,8 @@ def test_retrain_on_data_without_a_test_split_says_so(
     assert lines[-4].startswith("validation (2 images; the search selected on it, so optimistic)")
     saved = json.loads((out / "metrics.json").read_text())
     assert saved["test"] is None and "test_samples.png" not in {p.name for p in out.iterdir()}
+    # Training did not depend on test/: its first epoch is the one trained beside test/.
+    alone = pd.read_csv(out / "history.csv").iloc[0]
+    beside = pd.read_csv(sr_retrained / "history.csv").iloc[0]
+    for name in ("loss", "val_psnr", "val_ssim"):
+        assert alone[name] == pytest.approx(beside[name], rel=1e-3), name
