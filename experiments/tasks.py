@@ -103,12 +103,22 @@ class Task:
         )
 
     def load_data(self, path: Path, image_size: int | None = None) -> Any:
-        """Load the task's data set from ``path`` (raises LensSearchError on bad data)."""
+        """Load the train and val splits of ``path`` (LensSearchError on bad data); never
+        ``test/``."""
         from lensing.load import load_classification, load_superres
 
         if self.name == CLASSIFY_NAME:
             return load_classification(path, image_size=image_size)
         return load_superres(path)
+
+    def load_test(self, path: Path, image_size: int | None = None) -> Any:
+        """The ``test/`` split of ``path``, for the results commands only: no search calls this
+        (``load_data`` leaves ``test/`` out), so no trial and no epoch choice sees it."""
+        from lensing.load import load_classification_test, load_superres_test
+
+        if self.name == CLASSIFY_NAME:
+            return load_classification_test(path, image_size=image_size)
+        return load_superres_test(path)
 
     def default_data_path(self, **changes: Any) -> Path:
         """Simulate the default data set on first use and return its folder.

@@ -2,7 +2,16 @@ from .cache import default_dataset
 from .errors import LensSearchError
 from .inspect import inspect_dataset
 from .layout import CLASSES
-from .load import ClassificationData, SuperResData, load_classification, load_superres
+from .load import (
+    ClassificationData,
+    ClassificationTest,
+    SuperResData,
+    SuperResTest,
+    load_classification,
+    load_classification_test,
+    load_superres,
+    load_superres_test,
+)
 from .presets import PRESETS
 from .simulate import simulate_classification, simulate_superres
 
@@ -10,12 +19,16 @@ __all__ = [
     "CLASSES",
     "PRESETS",
     "ClassificationData",
+    "ClassificationTest",
     "LensSearchError",
     "SuperResData",
+    "SuperResTest",
     "default_dataset",
     "inspect_dataset",
     "load_classification",
+    "load_classification_test",
     "load_superres",
+    "load_superres_test",
     "simulate_classification",
     "simulate_superres",
 ]

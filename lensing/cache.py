@@ -39,10 +39,17 @@ def default_dataset(task: str, **sim_kwargs: Any) -> Path:
     Example:
         >>> default_dataset("classify", preset="varied", per_class=333, size=128)
     """
-    from lensing.simulate import simulate_classification, simulate_superres  # lenstronomy: slow
+    from lensing.simulate import (  # lenstronomy: slow
+        DEFAULT_TEST_FRACTION,
+        simulate_classification,
+        simulate_superres,
+    )
 
     if task not in TASKS:
         raise LensSearchError(f"unknown task {task!r} (choose from {', '.join(TASKS)})")
+    # The test split is in the key even when left at its default: a set cached before test/
+    # existed has another key, so it is simulated anew with test/ rather than refused.
+    sim_kwargs = {"test_fraction": DEFAULT_TEST_FRACTION, **sim_kwargs}
     simulate = simulate_classification if task == "classify" else simulate_superres
     folder = cache_root() / f"{task}-{dataset_key(task, sim_kwargs)}"
     folder.parent.mkdir(parents=True, exist_ok=True)

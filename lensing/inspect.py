@@ -13,10 +13,16 @@ from lensing.cli import OneLineParser, console_script
 from lensing.images import ImageFile, check_same_size, check_scale, read_images, warn_constant
 from lensing.layout import (
     ALL,
+    TEST,
     ClassificationLayout,
     SuperResLayout,
     find_layout,
+    find_test_classes,
+    find_test_pairs,
+    has_test_split,
 )
+
+TEST_NOTE = "(read by no search; results.retrain and results.evaluate report on it)"
 
 
 def inspect_dataset(path: str | Path) -> list[str]:
@@ -32,13 +38,17 @@ def _classification_summary(layout: ClassificationLayout) -> list[str]:
     lines.append(_names_line(layout))
     everything: list[ImageFile] = []
     by_class_all: dict[str, list[ImageFile]] = {}
-    for split, by_class in layout.files.items():
+    splits = dict(layout.files)
+    if has_test_split(layout.root):
+        splits[TEST] = find_test_classes(layout.root).files
+    for split, by_class in splits.items():
         files = {cls: read_images(paths, keep=False) for cls, paths in by_class.items()}
         for cls, group in files.items():
             by_class_all.setdefault(cls, []).extend(group)
         everything += [f for group in files.values() for f in group]
         counts = ", ".join(f"{cls} {len(group)}" for cls, group in files.items())
-        lines.append(f"{split}: {counts} (total {sum(len(g) for g in files.values())})")
+        note = f" {TEST_NOTE}" if split == TEST else ""
+        lines.append(f"{split}: {counts} (total {sum(len(g) for g in files.values())}){note}")
     shape = check_same_size(everything)
     warn_constant(everything)
     lines += _value_lines(everything, f"image size {shape[0]}x{shape[1]}")
@@ -69,10 +79,14 @@ def _superres_summary(layout: SuperResLayout) -> list[str]:
     lines = [f"layout: super-resolution at {layout.root} ({_split_words(layout.pairs)})"]
     lr: list[ImageFile] = []
     hr: list[ImageFile] = []
-    for split, pairs in layout.pairs.items():
+    splits = dict(layout.pairs)
+    if has_test_split(layout.root):
+        splits[TEST] = find_test_pairs(layout.root)
+    for split, pairs in splits.items():
         lr += read_images([p[0] for p in pairs], keep=False)
         hr += read_images([p[1] for p in pairs], keep=False)
-        lines.append(f"{split}: {len(pairs)} LR/HR pairs")
+        note = f" {TEST_NOTE}" if split == TEST else ""
+        lines.append(f"{split}: {len(pairs)} LR/HR pairs{note}")
     lr_shape, hr_shape = check_scale(lr, hr)
     warn_constant(lr + hr)
     lines += _value_lines(lr, f"size {lr_shape[0]}x{lr_shape[1]}", "LR ")

@@ -4,6 +4,10 @@ Classification: ``ROOT/{train,val}/<class>/*`` or ``ROOT/<class>/*`` with classe
 or their aliases (``no_sub/cdm/axion`` of DeepLense Model II/III, ...), or a flat folder of
 class-prefixed files (``no_sub_1.npy``, ``cdm_1.npy``, ``axion_1.npy``). Super-resolution:
 ``ROOT/{LR,HR}/*`` or ``ROOT/{train,val}/{LR,HR}/*``, LR and HR files matched by name.
+
+``ROOT/test/`` is the test split, in any of these forms (class folders, class-prefixed files or
+``LR/``+``HR/``). ``find_classification`` and ``find_superres`` leave it out, so nothing that
+searches or trains lists it; only ``find_test_classes`` and ``find_test_pairs`` do.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ CLASS_ALIASES = {
 # Longest first, so that a file ``no_sub_1.npy`` is read as ``no_sub`` before ``no``.
 _CLASS_NAMES = sorted((*CLASSES, *CLASS_ALIASES), key=len, reverse=True)
 SPLITS = ("train", "val")
+TEST = "test"
 ALL = "all"
 
 
@@ -94,8 +99,10 @@ def existing_folder(path: str | Path) -> Path:
 def find_classification(path: str | Path) -> ClassificationLayout:
     """Class folders (or class-prefixed files) under ``path`` or its ``train``/``val`` folders."""
     root = existing_folder(path)
-    folders = {split: root / split for split in _split_folders(root)} or {ALL: root}
-    found = {split: class_files(folder) for split, folder in folders.items()}
+    splits = _split_folders(root)
+    found = {split: class_files(root / split) for split in splits} or {
+        ALL: class_files(root, skip=TEST)
+    }
     names = {name: cls for group in found.values() for name, cls in group.names.items()}
     return ClassificationLayout(
         root,
@@ -120,9 +127,11 @@ def class_of_file(path: Path) -> str | None:
     return None
 
 
-def class_files(folder: Path) -> ClassFiles:
-    """Class folders of ``folder``; without sub-folders, its class-prefixed image files."""
-    subfolders = sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+def class_files(folder: Path, skip: str | None = None) -> ClassFiles:
+    """Class folders of ``folder`` (but ``skip``); without sub-folders, its class-prefixed files."""
+    subfolders = sorted(
+        p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".") and p.name != skip
+    )
     if subfolders:
         return _class_folders(folder, subfolders)
     flat = image_files(folder)
@@ -207,6 +216,31 @@ def matched_pairs(folder: Path) -> list[tuple[Path, Path]]:
     if only_hr:
         raise LensSearchError(f"{hr[only_hr[0]]}: no LR file of the same name in {lr_dir}")
     return [(lr[name], hr[name]) for name in sorted(lr, key=lambda n: natural_key(Path(n)))]
+
+
+def has_test_split(path: str | Path) -> bool:
+    """True when the data set at ``path`` has a ``test/`` folder."""
+    return (existing_folder(path) / TEST).is_dir()
+
+
+def find_test_classes(path: str | Path) -> ClassFiles:
+    """The class folders (or class-prefixed files) of ``path/test``."""
+    return class_files(_test_folder(path))
+
+
+def find_test_pairs(path: str | Path) -> list[tuple[Path, Path]]:
+    """The (LR, HR) pairs of ``path/test/LR`` and ``path/test/HR``."""
+    return matched_pairs(_test_folder(path))
+
+
+def _test_folder(path: str | Path) -> Path:
+    folder = existing_folder(path) / TEST
+    if not folder.is_dir():
+        raise LensSearchError(
+            f"{folder}: no test split (simulate with --test-fraction above 0, or put the "
+            "images no search may see in a test/ folder beside train/)"
+        )
+    return folder
 
 
 def _split_folders(root: Path) -> list[str]:

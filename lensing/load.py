@@ -23,9 +23,24 @@ from lensing.images import (
     stack,
     warn_constant,
 )
-from lensing.layout import CLASSES, find_classification, find_superres
+from lensing.layout import (
+    CLASSES,
+    find_classification,
+    find_superres,
+    find_test_classes,
+    find_test_pairs,
+)
 
-__all__ = ["ClassificationData", "SuperResData", "load_classification", "load_superres"]
+__all__ = [
+    "ClassificationData",
+    "ClassificationTest",
+    "SuperResData",
+    "SuperResTest",
+    "load_classification",
+    "load_classification_test",
+    "load_superres",
+    "load_superres_test",
+]
 
 
 @dataclass(frozen=True)
@@ -59,6 +74,26 @@ class SuperResData:
     hr_val: np.ndarray
     names_train: tuple[str, ...]
     names_val: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ClassificationTest:
+    """The ``test/`` split, in ``ClassificationData``'s form; never part of what a search reads."""
+
+    x_test: np.ndarray
+    y_test: np.ndarray
+    classes: ClassVar[tuple[str, ...]] = CLASSES
+    paths_test: tuple[Path, ...]
+    masses_test: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class SuperResTest:
+    """The ``test/LR``, ``test/HR`` pairs, in ``SuperResData``'s form."""
+
+    lr_test: np.ndarray
+    hr_test: np.ndarray
+    names_test: tuple[str, ...]
 
 
 def load_classification(
@@ -117,6 +152,33 @@ def load_superres(path: str | Path, val_fraction: float = 0.1, seed: int = 0) ->
         hr_val=stack(hr["val"], hr_shape),
         names_train=tuple(p[0].name for p in pairs["train"]),
         names_val=tuple(p[0].name for p in pairs["val"]),
+    )
+
+
+def load_classification_test(path: str | Path, image_size: int | None = None) -> ClassificationTest:
+    """Read ``path/test/`` (class folders or class-prefixed files) as ``load_classification``
+    reads a split; a LensSearchError when there is no ``test/`` folder."""
+    paths, labels = _flatten(find_test_classes(path).files)
+    files = read_images(paths, image_size=image_size)
+    shape = (image_size, image_size) if image_size else check_same_size(files)
+    return ClassificationTest(
+        x_test=stack(files, shape),
+        y_test=labels,
+        paths_test=tuple(paths),
+        masses_test=masses(files),
+    )
+
+
+def load_superres_test(path: str | Path) -> SuperResTest:
+    """Read the pairs of ``path/test/{LR,HR}``; a LensSearchError when there are none."""
+    pairs = find_test_pairs(path)
+    lr = read_images([p[0] for p in pairs])
+    hr = read_images([p[1] for p in pairs])
+    lr_shape, hr_shape = check_scale(lr, hr)
+    return SuperResTest(
+        lr_test=stack(lr, lr_shape),
+        hr_test=stack(hr, hr_shape),
+        names_test=tuple(p[0].name for p in pairs),
     )
 
 

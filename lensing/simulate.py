@@ -1,10 +1,16 @@
 """Simulate DeepLense-style data sets with lenstronomy on every core.
 
-Classification: ``DIR/{train,val}/{no,sphere,vort}/<class>_<index>.npy``, each (1, size, size)
-float32 in [0, 1]; with ``--layout model2`` the DeepLense Model II/III files instead:
-``DIR/{train,val}/{no_sub,cdm,axion}/<folder>_<index>.npy``, (64, 64) float64, each axion file the
-object array ``[image, m_axion]``. Super-resolution: ``DIR/LR/sample{i}.npy`` (1, 75, 75) and
-``DIR/HR/sample{i}.npy`` (1, 150, 150). Both write ``manifest.json`` and ``parameters.csv``.
+Classification: ``DIR/{train,val,test}/{no,sphere,vort}/<class>_<index>.npy``, each (1, size,
+size) float32 in [0, 1]; with ``--layout model2`` the DeepLense Model II/III files instead:
+``DIR/{train,val,test}/{no_sub,cdm,axion}/<folder>_<index>.npy``, (64, 64) float64, each axion file
+the object array ``[image, m_axion]``. Super-resolution: ``DIR/LR/sample{i}.npy`` (1, 75, 75) and
+``DIR/HR/sample{i}.npy`` (1, 150, 150), the test pairs in ``DIR/test/{LR,HR}/``. Both write
+``manifest.json`` and ``parameters.csv``.
+
+``test/`` holds ``--test-fraction`` of each class's images (of all pairs), simulated beyond the
+``--per-class`` (``--pairs``) images of train and val, so those stay the same images whatever the
+fraction. No search reads ``test/`` (``lensing.load``); ``results.retrain`` and
+``results.evaluate`` report on it.
 
     python -m lensing.simulate classify --out data/classify --preset varied --per-class 3000
     python -m lensing.simulate classify --out data/model2 --layout model2
@@ -43,6 +49,8 @@ DEFAULT_PER_CLASS = 3000
 DEFAULT_PAIRS = 1000
 DEFAULT_SIZE = 150
 DEFAULT_VAL_FRACTION = 0.2
+# A quarter of each class's images: 1,000 test images beside the default 3,000 per class.
+DEFAULT_TEST_FRACTION = 0.25
 _THREADED_MODULES = ("tensorflow", "torch", "jax", "ray")
 MASS_CLASS = "vort"  # the class whose files can hold [image, axion mass]
 
@@ -103,8 +111,12 @@ def simulate_classification(
     progress: bool = True,
     layout: str = DEFAULT_LAYOUT,
     with_mass: bool = False,
+    test_fraction: float = DEFAULT_TEST_FRACTION,
 ) -> Path:
     """Simulate ``per_class`` images of each class into ``out`` (reused if it already matches).
+
+    ``val_fraction`` of the ``per_class`` images go to ``val/``; ``size_of_test_split(per_class,
+    test_fraction)`` more per class go to ``test/`` (``test_fraction`` of all the class's images).
 
     ``layout`` ``model2`` writes DeepLense Model II/III files (see the module docstring); its
     ``size`` defaults to 64, else 150. ``with_mass`` writes each vort file as ``[image, m_axion]``
@@ -120,11 +132,11 @@ def simulate_classification(
     _check_counts(per_class=per_class, size=size)
     if not 0.0 <= val_fraction < 1.0:
         raise LensSearchError(f"--val-fraction must be in [0, 1), got {val_fraction}")
-    n_val = round(per_class * val_fraction)
+    n_val, n_test = round(per_class * val_fraction), size_of_test_split(per_class, test_fraction)
     jobs = [
-        ClassifyJob(cls, i, "val" if i >= per_class - n_val else "train", files.folders[cls])
+        ClassifyJob(cls, i, _split_of(i, per_class, n_val), files.folders[cls])
         for cls in CLASSES
-        for i in range(per_class)
+        for i in range(per_class + n_test)
     ]
     request = {
         "task": "classify",
@@ -140,17 +152,22 @@ def simulate_classification(
         request["layout"] = layout
     if mass != files.with_mass:
         request["with_mass"] = mass
+    if test_fraction:  # only then: manifests of data sets made before test/ still match
+        request["test_fraction"] = test_fraction
     render = partial(
         _render_classification, seed=seed, preset=preset, size=size, layout=layout, with_mass=mass
     )
 
     def build(staging: Path) -> dict[str, Any]:
-        for split in ("train", "val") if n_val else ("train",):
-            for folder in files.folders.values():
-                (staging / split / folder).mkdir(parents=True)
+        for split in ("train", "val", "test"):
+            if split == "train" or (n_val if split == "val" else n_test):
+                for folder in files.folders.values():
+                    (staging / split / folder).mkdir(parents=True)
         rows = _run(jobs, render, staging, workers, progress, "classify")
         write_parameters(staging, rows)
         counts = {"train": per_class - n_val, "val": n_val}
+        if n_test:
+            counts["test"] = n_test
         body = _manifest_body(preset, counts, [size, size])
         return {**body, "layout": layout, "class_folders": files.folders, "with_mass": mass}
 
@@ -165,15 +182,19 @@ def simulate_superres(
     workers: int | None = None,
     progress: bool = True,
     preset: str = DEFAULT_PRESET,
+    test_fraction: float = DEFAULT_TEST_FRACTION,
 ) -> Path:
     """Simulate ``pairs`` LR/HR pairs of lenses without substructure into ``out``.
+
+    ``size_of_test_split(pairs, test_fraction)`` more pairs go to ``test/LR`` and ``test/HR``.
 
     Example:
         >>> simulate_superres("data/sr", pairs=1000, noise=True)
     """
     preset_table(preset)
     _check_counts(pairs=pairs)
-    request = {
+    n_test = size_of_test_split(pairs, test_fraction)
+    request: dict[str, Any] = {
         "task": "superres",
         "format": FORMAT_VERSION,
         "preset": preset,
@@ -181,17 +202,35 @@ def simulate_superres(
         "noise": noise,
         "seed": seed,
     }
-    render = partial(_render_superres, seed=seed, preset=preset, noise=noise)
+    if test_fraction:  # only then: manifests of data sets made before test/ still match
+        request["test_fraction"] = test_fraction
+    render = partial(_render_superres, seed=seed, preset=preset, noise=noise, pairs=pairs)
 
     def build(staging: Path) -> dict[str, Any]:
-        (staging / "LR").mkdir()
-        (staging / "HR").mkdir()
-        rows = _run(list(range(pairs)), render, staging, workers, progress, "superres")
+        for folder in ("", "test") if n_test else ("",):
+            (staging / folder / "LR").mkdir(parents=True)
+            (staging / folder / "HR").mkdir(parents=True)
+        rows = _run(list(range(pairs + n_test)), render, staging, workers, progress, "superres")
         write_parameters(staging, rows)
         lr = SR_HR_SIZE // SR_SCALE
-        return _manifest_body(preset, {"pairs": pairs}, {"LR": [lr, lr], "HR": [SR_HR_SIZE] * 2})
+        counts = {"pairs": pairs, **({"test": n_test} if n_test else {})}
+        return _manifest_body(preset, counts, {"LR": [lr, lr], "HR": [SR_HR_SIZE] * 2})
 
     return build_once(Path(out), request, build, _say)
+
+
+def size_of_test_split(count: int, test_fraction: float) -> int:
+    """Test images beside ``count`` train+val images, so that they are ``test_fraction`` of all."""
+    if not 0.0 <= test_fraction < 1.0:
+        raise LensSearchError(f"--test-fraction must be in [0, 1), got {test_fraction}")
+    return round(count * test_fraction / (1.0 - test_fraction))
+
+
+def _split_of(index: int, per_class: int, n_val: int) -> str:
+    """Train first, then the last ``n_val`` of ``per_class`` for val, then test beyond them."""
+    if index >= per_class:
+        return "test"
+    return "val" if index >= per_class - n_val else "train"
 
 
 def _render_classification(
@@ -223,15 +262,18 @@ def _file_layout(name: str) -> FileLayout:
 
 
 def _render_superres(
-    index: int, root: Path, *, seed: int, preset: str, noise: bool
+    index: int, root: Path, *, seed: int, preset: str, noise: bool, pairs: int
 ) -> dict[str, Any]:
+    """Pair ``index``: in ``LR/``, ``HR/`` below ``pairs``, else in ``test/LR``, ``test/HR``."""
     from lensing.samples import superres_pair
 
     lr, hr, params = superres_pair(seed, index, preset, noise)
     name = f"sample{index}.npy"
-    np.save(root / "LR" / name, lr)
-    np.save(root / "HR" / name, hr)
-    return {"file": name, **params}
+    folder = root / "test" if index >= pairs else root
+    np.save(folder / "LR" / name, lr)
+    np.save(folder / "HR" / name, hr)
+    split = {"split": "test"} if index >= pairs else {}
+    return {"file": name, **split, **params}
 
 
 def _run(
@@ -349,6 +391,15 @@ def build_parser() -> OneLineParser:
     superres.add_argument("--noise", choices=("on", "off"), default="on")
     superres.add_argument("--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET)
     for sub in (classify, superres):
+        sub.add_argument(
+            "--test-fraction",
+            type=float,
+            default=DEFAULT_TEST_FRACTION,
+            help="share of each class's images (of all pairs) written to test/, simulated beyond "
+            f"--per-class (--pairs); no search reads them (default {DEFAULT_TEST_FRACTION}: "
+            f"{size_of_test_split(DEFAULT_PER_CLASS, DEFAULT_TEST_FRACTION)} per class beside "
+            f"{DEFAULT_PER_CLASS}; 0: no test/)",
+        )
         sub.add_argument("--out", type=Path, required=True, help="data-set folder to create")
         sub.add_argument("--seed", type=int, default=0)
         sub.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
@@ -359,7 +410,12 @@ def build_parser() -> OneLineParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and simulate; prints the data set's folder on stdout."""
     args = build_parser().parse_args(argv)
-    common = {"seed": args.seed, "workers": args.workers, "progress": not args.no_progress}
+    common = {
+        "seed": args.seed,
+        "workers": args.workers,
+        "progress": not args.no_progress,
+        "test_fraction": args.test_fraction,
+    }
     if args.task == "classify":
         out = simulate_classification(
             args.out,

@@ -34,12 +34,13 @@ def roc_figure(evaluation: ClassifierEvaluation) -> Figure:
         if positive.all() or not positive.any():
             continue
         fpr, tpr, _ = roc_curve(positive, evaluation.probs[:, index])
-        auc = evaluation.metrics[f"val_auc_{name}"]
+        auc = evaluation.metrics[f"{evaluation.split}_auc_{name}"]
         axes.plot(fpr, tpr, label=f"{name} (AUC {auc:.3f})")
     axes.plot([0, 1], [0, 1], color="grey", linestyle=":", label="chance")
     axes.set_xlabel("false positive rate")
     axes.set_ylabel("true positive rate")
-    axes.set_title(f"ROC, one vs rest (macro AUC {evaluation.metrics['val_auc']:.3f})")
+    macro = evaluation.metrics[f"{evaluation.split}_auc"]
+    axes.set_title(f"ROC on {evaluation.split}, one vs rest (macro AUC {macro:.3f})")
     axes.legend(loc="lower right")
     return figure
 
@@ -58,12 +59,13 @@ def confusion_figure(evaluation: ClassifierEvaluation) -> Figure:
     for (row, col), count in np.ndenumerate(matrix):
         color = "white" if count > matrix.max() / 2 else "black"
         axes.text(col, row, str(count), ha="center", va="center", color=color)
-    axes.set_title(f"accuracy {evaluation.metrics['val_accuracy']:.3f}")
+    accuracy = evaluation.metrics[f"{evaluation.split}_accuracy"]
+    axes.set_title(f"{evaluation.split}: accuracy {accuracy:.3f}")
     return figure
 
 
 def superres_samples_figure(evaluation: SuperResEvaluation, count: int = 4) -> Figure:
-    """LR, bicubic, model and HR side by side for the first ``count`` validation images."""
+    """LR, bicubic, model and HR side by side for the first ``count`` images of the split."""
     from trainables.metrics import psnr
 
     count = min(count, len(evaluation.lr))

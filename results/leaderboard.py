@@ -91,6 +91,15 @@ def format_table(table: pd.DataFrame, metric: str, top: int | None = None) -> st
     return view.to_string(index=False, float_format=lambda v: f"{v:.4g}")
 
 
+def validation_note(metric: str) -> str:
+    """What the leaderboard's figures are: validation, selected on, so not a test figure."""
+    return (
+        f"best_{metric} and last_{metric} are validation figures: the split the search "
+        "selected on, so optimistic; test figures come from python -m results.retrain "
+        "(or results.evaluate on its folder)"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = results_parser(
         "leaderboard",
@@ -117,7 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     csv_path = args.csv or f"{args.experiment.rstrip('/')}/{LEADERBOARD_FILE}"
     write_leaderboard(table, csv_path)
     print(format_table(table, settings.metric, args.top))
-    print(f"\n{len(table)} trials; leaderboard written to {csv_path}")
+    print(f"\n{validation_note(settings.metric)}")
+    print(f"{len(table)} trials; leaderboard written to {csv_path}")
     return 0
 
 

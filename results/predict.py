@@ -3,10 +3,11 @@
 A classifier writes ``DIR/predictions.csv`` (``file, p_no, p_sphere, p_vort, predicted``); a
 super-resolution model writes one ``.npy`` per input, same relative name, shape ``(1, 2h, 2w)``
 float32 in [0, 1]. DATA may be class folders (``[train|val/]no|sphere|vort``), a flat folder of
-images, or an SR folder (``LR/`` or ``train|val/LR/``). Files are read and checked by ``lensing``
-(pickled, corrupt or NaN ``.npy`` files fail with the loaders' one-line error). The model's task
-comes from its name (``classifier_*`` or ``super_res_cnn``, as ``trainables.models`` builds them),
-and data laid out for the other task is refused; DIR must lie apart from DATA and MODEL.
+images, or an SR folder (``LR/`` or ``train|val/LR/``); its ``test/`` is predicted too. Files are
+read and checked by ``lensing`` (pickled, corrupt or NaN ``.npy`` files fail with the loaders'
+one-line error). The model's task comes from its name (``classifier_*`` or ``super_res_cnn``, as
+``trainables.models`` builds them), and data laid out for the other task is refused; DIR must lie
+apart from DATA and MODEL.
 """
 
 from __future__ import annotations
@@ -22,7 +23,16 @@ from lensing.cache import TASKS
 from lensing.cli import console_script
 from lensing.errors import LensSearchError
 from lensing.images import check_same_size, read_images, stack
-from lensing.layout import CLASSES, SPLITS, existing_folder, find_classification, image_files
+from lensing.layout import (
+    CLASSES,
+    SPLITS,
+    TEST,
+    existing_folder,
+    find_classification,
+    find_test_classes,
+    image_files,
+)
+from lensing.layout import has_test_split as has_test
 from results.outputs import (
     add_output_flags,
     check_apart_from_inputs,
@@ -44,24 +54,33 @@ DATA_WORDS = {CLASSIFY: "class folders", SUPERRES: "LR/ images for super-resolut
 
 def find_inputs(data: str | Path) -> tuple[str | None, list[tuple[Path, str]]]:
     """The task DATA is laid out for (None: a flat folder, either) and (file, name relative to
-    DATA) of every image to predict, in a stable order."""
+    DATA) of every image to predict, in a stable order; ``test/`` included (predicting is not
+    tuning)."""
     root = existing_folder(data)
+    test = root / TEST
     if (root / "LR").is_dir():
-        return SUPERRES, [(p, p.name) for p in image_files(root / "LR")]
+        return SUPERRES, _named(root, image_files(root / "LR"), flat=True) + _test_lr(root)
     flat = image_files(root)
     if flat:
-        return None, [(p, p.name) for p in flat]
+        return None, _named(root, flat) + _named(root, image_files(test) if test.is_dir() else [])
     split_lr = [s for s in SPLITS if (root / s / "LR").is_dir()]
     if split_lr:
         files = [(p, f"{s}/{p.name}") for s in split_lr for p in image_files(root / s / "LR")]
-        return SUPERRES, files
+        return SUPERRES, files + _test_lr(root)
     layout = find_classification(root)
-    return CLASSIFY, [
-        (p, p.relative_to(root).as_posix())
-        for by_class in layout.files.values()
-        for paths in by_class.values()
-        for p in paths
-    ]
+    groups = [*layout.files.values(), *([find_test_classes(root).files] if has_test(root) else [])]
+    paths = [p for by_class in groups for group in by_class.values() for p in group]
+    return CLASSIFY, _named(root, paths)
+
+
+def _named(root: Path, paths: list[Path], flat: bool = False) -> list[tuple[Path, str]]:
+    """Each path with its name in the output: the file name, or its path relative to ``root``."""
+    return [(p, p.name if flat else p.relative_to(root).as_posix()) for p in paths]
+
+
+def _test_lr(root: Path) -> list[tuple[Path, str]]:
+    folder = root / TEST / "LR"
+    return [(p, f"{TEST}/{p.name}") for p in image_files(folder)] if folder.is_dir() else []
 
 
 def model_task(model: Any, path: str | Path) -> str:

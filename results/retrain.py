@@ -5,9 +5,14 @@
 Writes into ``--out`` (default ``EXPERIMENT/retrain-rank{k}``), all at once at the end:
 ``model.keras`` (loads with ``keras.saving.load_model(path, safe_mode=True)`` once ``trainables``
 is imported; see ``results.export``), ``history.csv`` (one row per epoch), ``metrics.json``
-(held-out validation metrics of the reloaded model) and PNGs: ``roc_curves.png`` and
-``confusion_matrix.png`` for classification, ``samples.png`` (LR / bicubic / model / HR) for
-super-resolution.
+(metrics of the reloaded model with bootstrap 95 % intervals: on the validation split, which the
+search selected on, and under ``test`` on the data set's ``test/`` split, which neither the search
+nor this training reads) and PNGs: ``roc_curves.png`` and ``confusion_matrix.png`` for
+classification, ``samples.png`` (LR / bicubic / model / HR) for super-resolution, each again
+with a ``test_`` prefix for the test split.
+
+The test split is read before training (bad files fail before anything is written) but handed
+only to the evaluation after it: training runs the fixed ``--epochs`` on train and val alone.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from experiments.storage import default_out
 from experiments.tasks import CLASSIFY_NAME, TASKS
 from lensing.cli import command_options, console_script
 from lensing.errors import LensSearchError
+from lensing.layout import TEST, has_test_split
 from results.outputs import (
     add_output_flags,
     check_apart_from_inputs,
@@ -54,9 +60,19 @@ def data_path(settings: ExperimentSettings, override: str | None) -> Path:
 
 
 def load_task_data(settings: ExperimentSettings, path: Path) -> Any:
-    """The data set read exactly as the search read it (same validation split)."""
+    """The data set read exactly as the search read it (same validation split; no ``test/``)."""
     task = TASKS[settings.task]
     return task.load_data(
+        path, image_size=settings.config.get("image_size") if task.has_backbone else None
+    )
+
+
+def load_task_test(settings: ExperimentSettings, path: Path) -> Any | None:
+    """The ``test/`` split of ``path`` as the model takes it, or None when there is none."""
+    if not has_test_split(path):
+        return None
+    task = TASKS[settings.task]
+    return task.load_test(
         path, image_size=settings.config.get("image_size") if task.has_backbone else None
     )
 
@@ -128,20 +144,25 @@ def train_model(
 
 
 def evaluate_and_draw(
-    settings: ExperimentSettings, model: Any, data: Any, out: Path
-) -> dict[str, Any]:
-    """Evaluate on the validation set, write the task's PNGs, return the metrics JSON part."""
-    from results.evaluate import evaluate_classifier, evaluate_superres
-    from results.figures import confusion_figure, roc_figure, save, superres_samples_figure
+    settings: ExperimentSettings, model: Any, arrays: tuple[Any, Any], out: Path, split: str
+) -> Any:
+    """Evaluate ``split`` (its inputs and targets), write the task's PNGs, return the evaluation."""
+    from results.evaluate import draw, evaluate_classifier, evaluate_superres
 
     if settings.task == CLASSIFY_NAME:
-        evaluation = evaluate_classifier(model, data.x_val, data.y_val, tuple(data.classes))
-        save(roc_figure(evaluation), out / "roc_curves.png")
-        save(confusion_figure(evaluation), out / "confusion_matrix.png")
-        return evaluation.to_json()
-    sr = evaluate_superres(model, data.lr_val, data.hr_val)
-    save(superres_samples_figure(sr), out / "samples.png")
-    return sr.to_json()
+        from lensing.layout import CLASSES
+
+        evaluation: Any = evaluate_classifier(model, *arrays, CLASSES, split=split)
+    else:
+        evaluation = evaluate_superres(model, *arrays, split=split)
+    draw(evaluation, out, "" if split == "val" else f"{split}_")
+    return evaluation
+
+
+def split_arrays(settings: ExperimentSettings, data: Any, split: str) -> tuple[Any, Any]:
+    """The inputs and targets of ``split`` (``val`` of the data set, or its ``test`` split)."""
+    inputs, targets = ("x", "y") if settings.task == CLASSIFY_NAME else ("lr", "hr")
+    return getattr(data, f"{inputs}_{split}"), getattr(data, f"{targets}_{split}")
 
 
 def retrain(
@@ -166,6 +187,7 @@ def retrain(
     check_apart_from_inputs(target, {"data set": source})
     target = check_writable(target, force)
     dataset = load_task_data(settings, source)
+    test = load_task_test(settings, source)  # kept from training: only the evaluation sees it
     seed = int(settings.config.get("seed", 0)) if seed is None else seed
     print(
         f"retraining rank {rank} (trial {trial.trial_id}, best {settings.metric} "
@@ -187,11 +209,19 @@ def retrain(
         )
         save_model(model, staging / MODEL_FILE)
         reloaded = load_model(staging / MODEL_FILE)
-        evaluation = evaluate_and_draw(settings, reloaded, dataset, staging)
+        evaluations = [
+            evaluate_and_draw(
+                settings, reloaded, split_arrays(settings, data, split), staging, split
+            )
+            for split, data in (("val", dataset), (TEST, test))
+            if data is not None
+        ]
         pd.DataFrame(history).to_csv(staging / HISTORY_FILE, index=False)
         summary = _summary(experiment, settings, trial, epochs, seed, source, dataset)
-        (staging / METRICS_FILE).write_text(json.dumps({**summary, **evaluation}, indent=2))
-    _print_metrics(evaluation["metrics"], target)
+        tested = {TEST: evaluations[1].to_json() if test is not None else None}
+        body = {**summary, **evaluations[0].to_json(), **tested}
+        (staging / METRICS_FILE).write_text(json.dumps(body, indent=2))
+    _print_metrics(evaluations, source, target)
     return target
 
 
@@ -235,8 +265,17 @@ def _summary(
     }
 
 
-def _print_metrics(metrics: dict[str, float], out: Path) -> None:
-    print("held-out validation: " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
+def _print_metrics(evaluations: list[Any], source: Path, out: Path) -> None:
+    from results.evaluate import interval_note, metric_line
+
+    for evaluation in evaluations:
+        print(metric_line(evaluation))
+    if len(evaluations) == 1:
+        print(
+            f"test: none ({source} has no test/ folder; simulate with --test-fraction above 0 "
+            "or add one, then run python -m results.evaluate on this folder)"
+        )
+    print(interval_note(evaluations[0].resamples))
     print(f"written to {out}")
 
 

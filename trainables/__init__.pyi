@@ -2,7 +2,17 @@ from .backbones import BACKBONES, MIN_IMAGE_SIZE
 from .classify import classification_metrics, train_classifier
 from .contracts import ClassificationSplits, ClassifierConfig, SuperResConfig, SuperResSplits
 from .loop import STATE_FILE, WEIGHTS_FILE, load_checkpoint, read_state
-from .metrics import accuracy, cross_entropy, macro_auc, mse, per_class_auc, psnr, ssim
+from .metrics import (
+    accuracy,
+    binary_auc,
+    cross_entropy,
+    macro_auc,
+    mean_auc,
+    mse,
+    per_class_auc,
+    psnr,
+    ssim,
+)
 from .models import bicubic_upsample, build_classifier, build_superres
 from .runtime import prepare_backend
 from .superres import bicubic_baseline, predict_hr, train_superres
@@ -21,6 +31,7 @@ __all__ = [
     "accuracy",
     "bicubic_baseline",
     "bicubic_upsample",
+    "binary_auc",
     "build_classifier",
     "build_superres",
     "classification_metrics",
@@ -28,6 +39,7 @@ __all__ = [
     "load_checkpoint",
     "macro_auc",
     "make_tune_trainable",
+    "mean_auc",
     "mse",
     "per_class_auc",
     "predict_hr",

@@ -17,6 +17,7 @@ COMMANDS = {
     "lens-search-superres": "search.superres",
     "lens-search-leaderboard": "results.leaderboard",
     "lens-search-retrain": "results.retrain",
+    "lens-search-evaluate": "results.evaluate",
     "lens-search-plots": "results.plots",
     "lens-search-predict": "results.predict",
     "lens-search-dashboard": "results.dashboard",

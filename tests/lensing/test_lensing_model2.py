@@ -28,7 +28,7 @@ FOLDERS = {"no": "no_sub", "sphere": "cdm", "vort": "axion"}
 
 @pytest.fixture(scope="module")
 def model2_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """6 images per class (4 train, 2 val) written by the simulator's CLI in the Model II form."""
+    """6 images per class (4 train, 2 val; 2 more in test/) in the Model II form, by the CLI."""
     out = tmp_path_factory.mktemp("model2") / "ds"
     argv = ["classify", "--out", str(out), "--layout", "model2", "--per-class", "6"]
     assert simulate_main([*argv, "--val-fraction", "0.34", "--no-progress"]) == 0
@@ -98,7 +98,7 @@ def test_inspect_cli_reports_the_mapping_and_the_masses(model2_dir: Path) -> Non
     assert "class folders: no_sub -> no, cdm -> sphere, axion -> vort" in result.stdout
     masses = sorted(axion_masses(model2_dir).values())
     assert (
-        f"masses: 6 files hold [image, mass] (vort 6); mass range "
+        f"masses: 8 files hold [image, mass] (vort 8); mass range "  # 2 of them in test/
         f"[{masses[0]:.4g}, {masses[-1]:.4g}]" in result.stdout
     )
     assert "image size 64x64; files .npy; dtypes float64" in result.stdout
@@ -125,7 +125,8 @@ def test_flat_folder_of_class_prefixed_files_loads(model2_dir: Path, tmp_path: P
     for path in model2_dir.glob("*/*/*.npy"):
         shutil.copy(path, flat / path.name)
     data = load_classification(flat, val_fraction=0.5)
-    assert np.bincount(np.concatenate([data.y_train, data.y_val])).tolist() == [6, 6, 6]
+    # 6 per class in train and val, 2 more in test/
+    assert np.bincount(np.concatenate([data.y_train, data.y_val])).tolist() == [8, 8, 8]
     masses = np.concatenate([data.masses_train, data.masses_val])
     labels = np.concatenate([data.y_train, data.y_val])
     assert np.isfinite(masses[labels == 2]).all() and np.isnan(masses[labels != 2]).all()

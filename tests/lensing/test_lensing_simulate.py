@@ -59,10 +59,11 @@ def test_classify_cli_writes_the_public_layout(tmp_path: Path, preset: str) -> N
             assert image.shape == (1, 40, 40) and image.dtype == np.float32
             assert image.min() == 0.0 and image.max() == 1.0
     manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["request"]["preset"] == preset and manifest["counts"] == {"train": 3, "val": 2}
+    counts = {"train": 3, "val": 2, "test": 2}  # test: a quarter of 7, beyond the 5 per class
+    assert manifest["request"]["preset"] == preset and manifest["counts"] == counts
     assert "lenstronomy" in manifest["versions"]
     rows = list(csv.DictReader(open(out / "parameters.csv")))
-    assert len(rows) == 15 and {"theta_E", "source_R_sersic", "n_subhalos", "m_axion"} <= set(
+    assert len(rows) == 21 and {"theta_E", "source_R_sersic", "n_subhalos", "m_axion"} <= set(
         rows[0]
     )
     assert {r["n_point_masses"] for r in rows if r["class"] == "vort"} == {"100"}

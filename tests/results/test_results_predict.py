@@ -148,7 +148,10 @@ def test_superres_writes_npy_per_lr_file(
 
     out = predict(superres_file, tiny_superres_dir, tmp_path / "hr")
     lr_files = sorted((tiny_superres_dir / "LR").glob("*.npy"))
-    assert sorted(p.name for p in out.iterdir()) == sorted(p.name for p in lr_files)
+    test_files = sorted((tiny_superres_dir / "test" / "LR").glob("*.npy"))
+    assert sorted(p.name for p in out.iterdir()) == sorted([*(p.name for p in lr_files), "test"])
+    assert sorted(p.name for p in (out / "test").iterdir()) == [p.name for p in test_files]
+    assert len(test_files) == 5  # the tiny set's test/ is predicted too
     lr = read_npy(lr_files[0]).astype(np.float32)
     upscaled = np.load(out / lr_files[0].name)
     assert upscaled.shape == (1, 150, 150) and upscaled.dtype == np.float32

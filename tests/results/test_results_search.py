@@ -111,6 +111,9 @@ def test_leaderboard_csv_and_table(
     assert (table.loc[table["status"] == "completed", "epochs"] == 2).all()
     assert all(Path(p).is_dir() for p in table["checkpoint"])
     assert printed.count(table["trial_id"][0]) == 1 and table["trial_id"][3] not in printed
+    assert "best_val_psnr and last_val_psnr are validation figures: the split the search " in (
+        printed
+    )
     line = one_line_error(main, [str(experiments["superres"]), "--csv", str(csv)], capsys)
     assert "already exists; pass --force" in line
     assert main([str(experiments["superres"]), "--csv", str(csv), "--force"]) == 0
@@ -178,13 +181,15 @@ def test_retrained_model_reloads_and_reproduces_metrics(
         "metrics.json",
         "model.keras",
         "samples.png",
+        "test_samples.png",
     ]
     saved = json.loads((sr_retrained / "metrics.json").read_text())
     history = pd.read_csv(sr_retrained / "history.csv")
     assert list(history["epoch"]) == [1, 2]
     best = pd.read_csv(experiments["superres"] / "leaderboard.csv").iloc[0]
     assert saved["trial_id"] == best["trial_id"] and saved["rank"] == 1
-    assert saved["config"]["num_layers"] == 2 and saved["config"]["lr"] == best["config/lr"]
+    assert saved["config"]["num_layers"] == 2  # the CSV's floats read back to within an ulp:
+    assert saved["config"]["lr"] == pytest.approx(best["config/lr"], rel=1e-14)
 
     model = load_model(sr_retrained / "model.keras")
     # The saved model holds the trained Adam state: one iteration per batch of the 2 epochs.
@@ -202,6 +207,22 @@ def test_retrained_model_reloads_and_reproduces_metrics(
     if best["status"] == "completed":  # same config, seed and data: the search's score again
         assert saved["metrics"]["val_psnr"] == pytest.approx(best["best_val_psnr"], abs=0.05)
 
+    # The test split (5 pairs in test/ of the tiny set), with intervals, next to bicubic.
+    from lensing.load import load_superres_test
+
+    test = saved["test"]
+    assert test["split"] == "test" and test["n"] == 5
+    assert set(test["metrics"]) == set(test["intervals"]) == {
+        "test_psnr", "test_ssim", "test_mse", "bicubic_psnr", "bicubic_ssim", "bicubic_mse",
+    }  # fmt: skip
+    assert test["interval"] == "95% bootstrap percentile, 1000 resamples, resampled over images"
+    for name, (low, high) in test["intervals"].items():
+        assert low <= test["metrics"][name] <= high, name
+    held_out = load_superres_test(saved["data"])
+    again = evaluate_superres(model, held_out.lr_test, held_out.hr_test, split="test")
+    assert again.metrics == pytest.approx(test["metrics"], rel=1e-5)
+    assert again.intervals["test_psnr"] == pytest.approx(test["intervals"]["test_psnr"], rel=1e-5)
+
 
 def test_retrain_refuses_to_overwrite(
     experiments: dict[str, Path], sr_retrained: Path, capsys: pytest.CaptureFixture[str]
@@ -214,7 +235,9 @@ def test_retrain_refuses_to_overwrite(
     assert (sr_retrained / "metrics.json").read_text() == before
 
 
-def test_retrain_classifier_second_rank(experiments: dict[str, Path], tmp_path: Path) -> None:
+def test_retrain_classifier_second_rank(
+    experiments: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from results.export import load_model
     from results.retrain import main
 
@@ -231,6 +254,8 @@ def test_retrain_classifier_second_rank(experiments: dict[str, Path], tmp_path: 
         "metrics.json",
         "roc_curves.png",
         "confusion_matrix.png",
+        "test_roc_curves.png",
+        "test_confusion_matrix.png",
     }
     metrics = saved["metrics"]
     assert set(metrics) == {
@@ -256,6 +281,44 @@ def test_retrain_classifier_second_rank(experiments: dict[str, Path], tmp_path: 
     )
     assert again.metrics["val_auc"] == pytest.approx(metrics["val_auc"], rel=1e-6)
     assert (again.confusion == matrix).all()
+    for name in ("val_auc", "val_auc_no", "val_auc_sphere", "val_auc_vort", "val_accuracy"):
+        low, high = saved["intervals"][name]
+        assert 0.0 <= low <= metrics[name] <= high <= 1.0, name
+
+    test = saved["test"]  # 4 images per class in test/ of the tiny set
+    assert test["n"] == 12 and np.array(test["confusion_matrix"]).sum() == 12
+    assert set(test["metrics"]) == {
+        "test_auc", "test_auc_no", "test_auc_sphere", "test_auc_vort", "test_loss",
+        "test_accuracy",
+    }  # fmt: skip
+    assert set(test["intervals"]) == set(test["metrics"]) - {"test_loss"}
+    assert "resampled within each class" in test["interval"]
+
+    from results.evaluate import main as evaluate
+
+    retrain_lines = capsys.readouterr().out.splitlines()
+    assert retrain_lines[-4].startswith(
+        "validation (9 images; the search selected on it, so optimistic): val_auc "
+        f"{metrics['val_auc']:.4g} ["
+    )
+    assert retrain_lines[-3].startswith(
+        "test (12 images; read by no search and no epoch choice): test_auc "
+    )
+    assert retrain_lines[-2:] == [
+        "[low, high]: 95% bootstrap interval over 1000 resamples",
+        f"written to {out}",
+    ]
+    assert evaluate([str(out), "--resamples", "100"]) == 0  # the retrain folder: its data's test/
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith(
+        "test (12 images; read by no search and no epoch choice): test_auc "
+        f"{test['metrics']['test_auc']:.4g} ["
+    )
+    assert printed[1] == "confusion matrix (test; rows: true, columns: predicted)"
+    assert printed[2].split() == ["no", "sphere", "vort"] and len(printed) == 7
+    rows = [[int(v) for v in line.split()[1:]] for line in printed[3:6]]
+    assert rows == test["confusion_matrix"]
+    assert printed[6] == "[low, high]: 95% bootstrap interval over 100 resamples"
 
 
 def test_plots_hold_what_they_claim(
@@ -321,3 +384,100 @@ def test_predict_with_retrained_model(
     name = data.names_val[0]
     expected = predict_hr(load_model(sr_retrained / "model.keras"), data.lr_val[:1])
     np.testing.assert_allclose(np.load(out / name)[0], expected[0, :, :, 0], atol=1e-5)
+
+
+def test_evaluate_cli_reports_the_test_split(
+    experiments: dict[str, Path],
+    sr_retrained: Path,
+    tiny_classify_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[2]
+    out = tmp_path / "evaluated"
+    result = subprocess.run(
+        [sys.executable, "-m", "results.evaluate", str(experiments["superres"]),
+         "--resamples", "200", "--out", str(out)],
+        cwd=repo, env={**os.environ, "PYTHONPATH": str(repo)}, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.splitlines()
+    assert (
+        lines[0].startswith("test (5 images; read by no search and no epoch choice): test_psnr ")
+        and ", bicubic_psnr " in lines[0]
+    )
+    assert lines[1:] == [
+        "[low, high]: 95% bootstrap interval over 200 resamples",
+        f"written to {out}",
+    ]
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["model"] == str(sr_retrained / "model.keras") and saved["n"] == 5
+    assert (out / "samples.png").is_file()
+    retrained = json.loads((sr_retrained / "metrics.json").read_text())["test"]["metrics"]
+    assert saved["metrics"] == pytest.approx(retrained, rel=1e-5)
+
+    from lensing.simulate import simulate_superres
+    from results.evaluate import main as evaluate
+
+    assert evaluate([str(sr_retrained), "--split", "val", "--resamples", "0"]) == 0
+    line = capsys.readouterr().out.strip()
+    assert (
+        line.startswith(
+            "validation (2 images; the search selected on it, so optimistic): val_psnr "
+        )
+        and "[" not in line
+    )  # no resamples, no intervals
+
+    no_test = simulate_superres(tmp_path / "no-test", pairs=3, test_fraction=0.0, progress=False)
+    capsys.readouterr()  # what the simulator logged
+    refused = tmp_path / "refused"
+    for argv, message in (
+        ([str(sr_retrained), "--data", str(no_test)], f"{no_test}: no test/ folder to evaluate"),
+        ([str(experiments["classify"])], "no model.keras in it nor in its retrain-rank1/"),
+        ([str(tmp_path / "missing.keras")], "no such model file, retrain folder or experiment"),
+        ([str(sr_retrained), "--resamples", "-1"], "--resamples must be at least 0, got -1"),
+        (
+            [str(sr_retrained), "--data", str(tiny_classify_dir)],
+            "is a super-resolution model, but",
+        ),
+    ):
+        assert message in one_line_error(evaluate, [*argv, "--out", str(refused)], capsys)
+        assert not refused.exists()
+
+
+def test_retrain_on_data_without_a_test_split_says_so(
+    experiments: dict[str, Path],
+    sr_retrained: Path,
+    tiny_superres_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import shutil
+
+    from results.retrain import main
+
+    data = tmp_path / "no-test"
+    shutil.copytree(tiny_superres_dir, data)
+    shutil.rmtree(data / "test")
+    out = tmp_path / "r"
+    capsys.readouterr()
+    argv = [str(experiments["superres"]), "--epochs", "1", "--data", str(data), "--out", str(out)]
+    assert main(argv) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-3] == (
+        f"test: none ({data} has no test/ folder; simulate with --test-fraction above 0 or add "
+        "one, then run python -m results.evaluate on this folder)"
+    )
+    assert lines[-4].startswith("validation (2 images; the search selected on it, so optimistic)")
+    saved = json.loads((out / "metrics.json").read_text())
+    assert saved["test"] is None and "test_samples.png" not in {p.name for p in out.iterdir()}
+    # Training did not depend on test/: its first epoch is the one trained beside test/.
+    alone = pd.read_csv(out / "history.csv").iloc[0]
+    beside = pd.read_csv(sr_retrained / "history.csv").iloc[0]
+    for name in ("loss", "val_psnr", "val_ssim"):
+        assert alone[name] == pytest.approx(beside[name], rel=1e-3), name

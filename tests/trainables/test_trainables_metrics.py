@@ -7,7 +7,17 @@ import pytest
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from sklearn.metrics import log_loss, roc_auc_score
 
-from trainables.metrics import accuracy, cross_entropy, macro_auc, mse, per_class_auc, psnr, ssim
+from trainables.metrics import (
+    accuracy,
+    binary_auc,
+    cross_entropy,
+    macro_auc,
+    mean_auc,
+    mse,
+    per_class_auc,
+    psnr,
+    ssim,
+)
 
 
 def random_probs(rng: np.random.Generator, n: int, k: int = 3) -> np.ndarray:
@@ -27,6 +37,18 @@ def test_auc_matches_sklearn() -> None:
     for index, name in enumerate(("no", "sphere", "vort")):
         assert per_class[name] == pytest.approx(roc_auc_score(y == index, probs[:, index]))
     assert np.mean(list(per_class.values())) == pytest.approx(expected)
+
+
+def test_binary_auc_is_sklearns_area_ties_included() -> None:
+    rng = np.random.default_rng(2)
+    for decimals in (1, 2, 6):  # coarse scores: many ties, counted as half by both
+        y = rng.integers(0, 2, 300).astype(bool)
+        scores = np.round(rng.random(300) + 0.2 * y, decimals)
+        assert binary_auc(y, scores) == pytest.approx(roc_auc_score(y, scores), abs=1e-12)
+    y = rng.integers(0, 3, 90)
+    probs = random_probs(rng, 90)
+    expected = roc_auc_score(y, probs, multi_class="ovr", average="macro")
+    assert mean_auc(per_class_auc(y, probs, "abc")) == pytest.approx(expected, abs=1e-12)
 
 
 def test_auc_with_a_missing_class_uses_the_present_ones() -> None:
