@@ -53,7 +53,7 @@ def cluster_activity(status: dict[str, Any] | None) -> tuple[list[str], list[str
     for node_type, record in (availability or {}).items():
         info = record.get("unavailable_node_information") if isinstance(record, dict) else None
         if record and not record.get("is_available", True) and info:
-            reason = " ".join(str(info.get("description", "")).split())
+            reason = " ".join(str(info.get("description", "")).split()).rstrip(".")
             failures.append(f"{node_type} launch failed ({info.get('category')}): {reason}")
     failed_nodes: dict[str, int] = {}
     for entry in report.get("failed_nodes") or []:
