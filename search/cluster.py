@@ -30,8 +30,10 @@ class NodeOffer:
     max_workers: int | None = None
     """For a launchable type: how many nodes of it the autoscaler may run (None: alive node)."""
 
-    def fits(self, cpus: float, gpus: float) -> bool:
-        return self.cpus >= cpus and self.gpus >= gpus
+    def fits(self, cpus: float, gpus: float, memory: float | None = None) -> bool:
+        """True when one trial of these fits; memory a type does not declare is not checked."""
+        enough_memory = memory is None or self.memory is None or self.memory >= memory
+        return self.cpus >= cpus and self.gpus >= gpus and enough_memory
 
     def describe(self) -> str:
         text = f"{self.name}: {self.cpus:g} CPUs, {self.gpus:g} GPUs"
@@ -55,15 +57,13 @@ class ClusterShape:
     launchable: tuple[NodeOffer, ...] = ()
     """Node types the autoscaler can launch (worker types with room, read from its config)."""
     autoscaling: bool = False
-    """An autoscaler runs. ``launchable`` is empty when its config cannot be read here."""
+    """An autoscaler that can launch nodes runs (``launchable`` is not empty). Every head runs
+    Ray's monitor, which reports even without an autoscaling config; a cluster whose config
+    cannot be read from here (a driver off the head) is checked as a fixed one."""
 
     @property
     def offers(self) -> tuple[NodeOffer, ...]:
         return self.alive + self.launchable
-
-    @property
-    def knows_launchable(self) -> bool:
-        return not self.autoscaling or bool(self.launchable)
 
 
 def connect(address: str | None, storage: str | None = None) -> bool:
@@ -162,7 +162,7 @@ def cluster_shape() -> ClusterShape:
         max_node_gpus=max((n.gpus for n in alive), default=0.0),
         alive=alive,
         launchable=launchable,
-        autoscaling=status is not None,
+        autoscaling=bool(launchable),
     )
 
 
@@ -193,26 +193,39 @@ def launchable_types(config: dict[str, Any]) -> tuple[NodeOffer, ...]:
 
 
 def trial_resources(
-    shape: ClusterShape, cpus_per_trial: float, gpus_per_trial: float | None
+    shape: ClusterShape,
+    cpus_per_trial: float,
+    gpus_per_trial: float | None,
+    memory_gib: float | None = None,
 ) -> dict[str, float]:
     """The resources of one trial, refusing requests that no node could ever satisfy.
 
     Ray would leave such trials PENDING forever; here they end the search before it starts. On
     a cluster with an autoscaler a trial may also go to a node type it can launch; without
     ``--gpus-per-trial`` a trial takes one GPU when any alive or launchable node has one.
+    ``memory_gib`` (``--memory-per-trial``) is reserved too and must fit the same node.
     """
     offers = shape.offers
     has_gpu = any(n.gpus >= 1 for n in offers)
     gpus = (1.0 if has_gpu else 0.0) if gpus_per_trial is None else gpus_per_trial
-    if shape.autoscaling and not shape.knows_launchable:
-        return {"cpu": cpus_per_trial, "gpu": gpus}  # the launch timeout guards this case
-    if any(n.fits(cpus_per_trial, gpus) for n in offers):
-        return {"cpu": cpus_per_trial, "gpu": gpus}
+    memory = None if memory_gib is None else memory_gib * 2**30
+    resources = {"cpu": cpus_per_trial, "gpu": gpus}
+    if memory is not None:
+        resources["memory"] = memory
+    if any(n.fits(cpus_per_trial, gpus, memory) for n in offers):
+        return resources
+    request = f"--cpus-per-trial {cpus_per_trial:g} --gpus-per-trial {gpus:g}"
+    if memory_gib is not None:
+        request += f" --memory-per-trial {memory_gib:g}"
     if shape.autoscaling:
         raise LensSearchError(
-            f"--cpus-per-trial {cpus_per_trial:g} --gpus-per-trial {gpus:g} cannot be "
-            f"scheduled: no alive node and no node type the autoscaler can launch offers that "
-            f"({'; '.join(_describe_types(shape))})"
+            f"{request} cannot be scheduled: no alive node and no node type the autoscaler can "
+            f"launch offers that ({'; '.join(_describe_types(shape))})"
+        )
+    if memory is not None and any(n.fits(cpus_per_trial, gpus) for n in offers):
+        raise LensSearchError(
+            f"{request} cannot be scheduled: no node with those CPUs and GPUs has that much "
+            f"memory ({'; '.join(_describe_types(shape))})"
         )
     if gpus > shape.max_node_gpus:
         where = (
@@ -230,8 +243,7 @@ def trial_resources(
             f"{shape.max_node_cpus:g} CPUs"
         )
     raise LensSearchError(
-        f"--cpus-per-trial {cpus_per_trial:g} --gpus-per-trial {gpus:g} cannot be scheduled: "
-        f"no node has both ({'; '.join(n.describe() for n in shape.alive)})"
+        f"{request} cannot be scheduled: no node has both ({'; '.join(_describe_types(shape))})"
     )
 
 

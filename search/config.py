@@ -76,6 +76,11 @@ class SearchConfig:
         "GPUs per trial; fractions share a GPU (0.5 = two trials per GPU); "
         "default 1 if the cluster has GPUs, else 0",
     )
+    memory_per_trial: float | None = option(
+        None,
+        "GiB of memory Ray reserves for each trial (default: none reserved); some node, alive or "
+        "launchable by the autoscaler, must offer it",
+    )
     max_concurrent: int | None = option(
         None, "trials running at once (default: as many as the resources allow)"
     )
@@ -136,6 +141,10 @@ class SearchConfig:
             (
                 self.gpus_per_trial is None or self.gpus_per_trial >= 0,
                 f"--gpus-per-trial must be >= 0, got {self.gpus_per_trial}",
+            ),
+            (
+                self.memory_per_trial is None or self.memory_per_trial > 0,
+                f"--memory-per-trial must be > 0 GiB, got {self.memory_per_trial}",
             ),
             (
                 self.max_concurrent is None or self.max_concurrent >= 1,

@@ -248,7 +248,9 @@ def _fit(
     started_ray = connect(config.address, config.storage)
     try:
         shape = cluster_shape()
-        resources = trial_resources(shape, config.cpus_per_trial, config.gpus_per_trial)
+        resources = trial_resources(
+            shape, config.cpus_per_trial, config.gpus_per_trial, config.memory_per_trial
+        )
         with library_logs_to_file(log_file, verbosity()), trial_output_to_file(verbosity()):
             orphans = set_aside_orphans(path) if config.resume else None
             trainable = tune.with_resources(

@@ -109,6 +109,21 @@ def test_a_request_no_node_type_satisfies_is_refused_naming_the_types(
     assert "alive node: 0 CPUs, 0 GPUs" in message
 
 
+def test_memory_per_trial_must_fit_a_node_that_also_has_the_cpus_and_gpus() -> None:
+    config = fake_cluster_config(cpus_per_worker=8)
+    config["available_node_types"][WORKER_TYPE]["resources"]["memory"] = 32 * 2**30
+    alive = (NodeOffer("alive node", 0.0, 0.0, 16 * 2**30),)
+    shape = ClusterShape(1, 0, 0, 0, 0, alive, launchable_types(config), autoscaling=True)
+    assert trial_resources(shape, 1, None, 24) == {"cpu": 1, "gpu": 1.0, "memory": 24 * 2**30}
+    with pytest.raises(Exception, match="--memory-per-trial 40 cannot be scheduled") as refused:
+        trial_resources(shape, 1, None, 40)
+    assert "gpu_worker: 8 CPUs, 1 GPUs, 32 GiB, up to 4 nodes" in str(refused.value)
+    fixed = ClusterShape(1, 2, 0, 2, 0, (NodeOffer("alive node", 2.0, 0.0, 8 * 2**30),))
+    assert trial_resources(fixed, 1, None, 4)["memory"] == 4 * 2**30
+    with pytest.raises(Exception, match="no node with those CPUs and GPUs has that much memory"):
+        trial_resources(fixed, 1, None, 9)
+
+
 def test_a_type_without_room_is_not_launchable() -> None:
     config = fake_cluster_config()
     config["available_node_types"][WORKER_TYPE]["max_workers"] = 0
@@ -148,6 +163,25 @@ def test_the_adapter_reads_the_autoscaler_s_report_and_config(
     assert "pending_launches" in status["autoscaler_report"]
     assert config is not None
     assert set(config["available_node_types"]) == {FAKE_HEAD_TYPE, WORKER_TYPE}
+
+
+def test_a_head_without_an_autoscaling_config_is_a_fixed_cluster(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every head runs Ray's monitor, which reports without an autoscaler config: not elastic."""
+    import ray
+
+    from search.cluster import cluster_shape
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/ray_bootstrap_config.yaml
+    ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=False)
+    try:
+        status = wait_for(autoscaler_status, 60, "the monitor's first report")
+        assert autoscaler_config(status) is None
+        shape = cluster_shape()
+    finally:
+        ray.shutdown()
+    assert not shape.autoscaling and shape.launchable == ()
 
 
 def test_an_impossible_request_is_refused_before_anything_is_created(
@@ -259,6 +293,25 @@ def test_a_launch_that_never_comes_ends_on_the_timeout_resumable(
     assert tune.Tuner.can_restore(str(storage / "stuck"))  # the experiment stays resumable
     state = next((storage / "stuck").glob("experiment_state-*.json")).read_text()
     assert "PENDING" in state and "TERMINATED" not in state  # --resume runs them
+
+
+def test_memory_no_node_offers_is_refused_before_anything_is_created(
+    tiny_superres_dir: Path, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    storage = tmp_path / "runs"
+    proc = subprocess.run(
+        [sys.executable, "-m", "search.superres", "--data", str(tiny_superres_dir),
+         "--memory-per-trial", "100000", "--storage", str(storage), "--name", "big"],
+        cwd=REPO, env={**env, "HOME": str(tmp_path)}, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 2, shown(proc)
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "--memory-per-trial 100000 cannot be scheduled" in lines[0]
+    assert "that much memory" in lines[0]
+    assert not (storage / "big").exists()
 
 
 def test_the_launch_timeout_is_a_validated_flag(tmp_path: Path) -> None:
