@@ -27,11 +27,13 @@ class ClusterShape:
     max_node_gpus: float
 
 
-def connect(address: str | None) -> bool:
+def connect(address: str | None, print_worker_output: bool = True) -> bool:
     """Join the Ray cluster at ``address``, or start an embedded local one.
 
     Returns True when this call started Ray (the caller then shuts it down). A Ray already
-    initialised in this process (a notebook, a test) is used as it is.
+    initialised in this process (a notebook, a test) is used as it is. With
+    ``print_worker_output=False`` Ray's driver does not print what workers print (Ray's
+    ``log_to_driver``; ``search.console.trial_output_to_file`` receives it instead).
     """
     if ray.is_initialized():
         return False
@@ -42,11 +44,16 @@ def connect(address: str | None) -> bool:
         if not os.environ.get("RAY_AUTH_MODE"):
             os.environ["RAY_AUTH_MODE"] = "token"
             refresh_ray_auth()
-        ray.init(address="local", include_dashboard=False, logging_level=logging.WARNING)
+        ray.init(
+            address="local",
+            include_dashboard=False,
+            logging_level=logging.WARNING,
+            log_to_driver=print_worker_output,
+        )
         return True
     check_join(address)
     try:
-        ray.init(address=address, logging_level=logging.WARNING)
+        ray.init(address=address, logging_level=logging.WARNING, log_to_driver=print_worker_output)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         message = f"cannot join the Ray cluster at {address}: {one_line(exc)}"
         raise LensSearchError(message) from exc

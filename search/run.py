@@ -44,7 +44,12 @@ from lensing.errors import LensSearchError  # noqa: E402
 from results.leaderboard import build_leaderboard, format_table, write_leaderboard  # noqa: E402
 from search.cluster import check_join, cluster_shape, connect, trial_resources  # noqa: E402
 from search.config import CHANGEABLE_ON_RESUME, SearchConfig, check_resume_flags  # noqa: E402
-from search.console import LOG_FILE, library_logs_to_file, trial_output_to_file  # noqa: E402
+from search.console import (  # noqa: E402
+    LOG_FILE,
+    library_logs_to_file,
+    prints_worker_output,
+    trial_output_to_file,
+)
 from search.memory import check_search_fits  # noqa: E402
 from search.orphans import set_aside_orphans  # noqa: E402
 from search.outcome import SigintWatch, stop_interrupted, trial_errors, was_interrupted  # noqa: E402
@@ -222,19 +227,25 @@ def _fit(
     exists. Returns the grid and, on ``--resume``, the line about trial folders set aside as
     orphans.
     """
-    started_ray = connect(config.address)
+    started_ray = connect(config.address, print_worker_output=prints_worker_output(verbosity()))
     try:
         resources = trial_resources(cluster_shape(), config.cpus_per_trial, config.gpus_per_trial)
-        with library_logs_to_file(log_file, verbosity()), trial_output_to_file(verbosity()):
-            orphans = set_aside_orphans(path) if config.resume else None
-            trainable = tune.with_resources(
-                make_tune_trainable(task.name, data, **_fixed_training_args(task, config)),
-                resources,
-            )
-            return _make_tuner(task, space, config, trainable, path).fit(), orphans
-    finally:
+    except BaseException:
         if started_ray:
             ray.shutdown()
+        raise
+    # Ray is shut down inside both blocks: what workers printed last, and what Ray logs while
+    # stopping, arrive after fit() returns and must still go to the log file.
+    with (
+        library_logs_to_file(log_file, verbosity()),
+        trial_output_to_file(verbosity(), shutdown_ray=started_ray),
+    ):
+        orphans = set_aside_orphans(path) if config.resume else None
+        trainable = tune.with_resources(
+            make_tune_trainable(task.name, data, **_fixed_training_args(task, config)),
+            resources,
+        )
+        return _make_tuner(task, space, config, trainable, path).fit(), orphans
 
 
 def _fixed_training_args(task: Task, config: SearchConfig) -> dict[str, Any]:
