@@ -24,6 +24,7 @@ import pytest
 
 from experiments.study import JOURNAL_FILE
 from search.console import LOG_FILE
+from tests.harness.noisy import CUINIT_LINE, TALKING_LINE, fake_cuda_driver, talking_workers
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = 3
@@ -61,21 +62,34 @@ class LiveSearch:
         return self.output
 
 
-def env() -> dict[str, str]:
+def env(**extra: str) -> dict[str, str]:
     """The user's environment: nothing set to quieten TensorFlow or Ray beforehand."""
     base = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("TF_CPP", "RAY_AIR", "RAY_AUTH", "PYTHONWARNINGS"))
     }
-    return {**base, "PYTHONPATH": str(REPO)}
+    return {**base, "PYTHONPATH": str(REPO), **extra}
+
+
+@pytest.fixture(scope="module")
+def noisy(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A machine whose libraries talk (``tests.harness.noisy``): a CUDA driver without a GPU
+    (where a C compiler can build it) and Ray workers printing for as long as they live."""
+    folder = tmp_path_factory.mktemp("noisy")
+    extra = {"PYTHONPATH": f"{talking_workers(folder / 'site')}{os.pathsep}{REPO}"}
+    driver = fake_cuda_driver(folder / "cuda")
+    if driver is not None:
+        extra["LD_LIBRARY_PATH"] = f"{driver}{os.pathsep}{os.environ.get('LD_LIBRARY_PATH', '')}"
+    return extra
 
 
 @pytest.fixture(scope="module")
 def search(
-    tiny_superres_dir: Path, tmp_path_factory: pytest.TempPathFactory
+    tiny_superres_dir: Path, noisy: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveSearch]:
-    """``python -m search.superres`` on tiny data, running in the background."""
+    """``python -m search.superres`` on tiny data, running in the background, on a noisy
+    machine."""
     from tests.harness.localcluster import kill_sessions
 
     folder = tmp_path_factory.mktemp("live")
@@ -89,7 +103,7 @@ def search(
     log = folder / "console.txt"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            command, cwd=folder, env=env(), stdout=out, stderr=subprocess.STDOUT,
+            command, cwd=folder, env=env(**noisy), stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
     live = LiveSearch(proc, folder / "runs" / "live", log)
@@ -178,6 +192,7 @@ def test_dashboard_shows_the_study_during_and_after_the_search(
         out, err = dashboard.communicate(timeout=30)
     assert dashboard.returncode == 0, err
     assert "Traceback" not in err and "dashboard stopped" in err
+    assert not [line for line in err.splitlines() if TF_LOG_LINE.search(line)], err
 
 
 def _outside_address() -> str:
@@ -207,6 +222,40 @@ def test_console_shows_table_and_summary_only(search: LiveSearch) -> None:
     hidden = log.read_text()
     assert "Checkpoint successfully created" in hidden  # what the trials printed is kept
     assert TF_LOG_LINE.search(hidden)
+    # Workers print until Ray stops them, after the last trial: none of it reaches the console.
+    assert TALKING_LINE in hidden and TALKING_LINE not in output
+
+
+def test_every_command_on_the_experiment_shows_its_output_only(
+    search: LiveSearch, noisy: dict[str, str], tiny_superres_dir: Path, tmp_path: Path
+) -> None:
+    """The Quick start's ``results.retrain`` printed TensorFlow's ``failed call to cuInit`` line
+    on a machine with NVIDIA's driver libraries and no GPU (``noisy``); every command runs here in
+    a fresh interpreter, as a user runs it: a results command writes nothing on stderr, the
+    simulator its progress and summary there, and none a line of a library's log."""
+    search.wait()
+    experiment, data = str(search.experiment), str(tiny_superres_dir)
+    commands = [
+        ["results.leaderboard", experiment],
+        ["results.retrain", experiment, "--out", str(tmp_path / "retrain")],
+        ["results.predict", str(tmp_path / "retrain" / "model.keras"), f"{data}/LR",
+         "--out", str(tmp_path / "predicted")],
+        ["results.plots", experiment, "--out", str(tmp_path / "plots")],
+        ["lensing.inspect", data],
+        ["lensing.simulate", "superres", "--out", str(tmp_path / "simulated"), "--pairs", "2"],
+    ]  # fmt: skip
+    for command in commands:
+        result = subprocess.run(
+            [sys.executable, "-m", *command], cwd=tmp_path, env=env(**noisy),
+            capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert result.returncode == 0, (command, result.stderr[-3000:])
+        noise = [line for line in result.stderr.splitlines() if TF_LOG_LINE.search(line)]
+        noise += [line for line in result.stderr.splitlines() if RAY_NOISE.search(line)]
+        assert not noise, (command, noise[:5])
+        assert result.stderr == "" or command[0].startswith("lensing"), (command, result.stderr)
+    if "LD_LIBRARY_PATH" in noisy:  # the fake driver was built: TensorFlow did try it
+        assert CUINIT_LINE in (search.experiment / LOG_FILE).read_text()
 
 
 def test_live_table_shows_every_searched_parameter(search: LiveSearch) -> None:
