@@ -25,6 +25,7 @@ import pytest
 from experiments.study import JOURNAL_FILE
 from search.console import LOG_FILE
 from tests.harness.noisy import CUINIT_LINE, TALKING_LINE, fake_cuda_driver, talking_workers
+from tests.harness.tables import read_exact_csv
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = 3
@@ -285,7 +286,7 @@ def test_study_on_disk_matches_the_search(search: LiveSearch) -> None:
         ),
     )
     assert len(study.trials) == SAMPLES == len(load_study(search.experiment).trials)
-    table = pd.read_csv(search.experiment / "leaderboard.csv").set_index("trial_id")
+    table = read_exact_csv(search.experiment / "leaderboard.csv").set_index("trial_id")
     by_lr = {row["config/lr"]: (trial_id, row) for trial_id, row in table.iterrows()}
     for trial in study.trials:
         trial_id, row = by_lr[trial.params["lr"]]
