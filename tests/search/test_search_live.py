@@ -117,11 +117,11 @@ def search(
             kill_sessions({proc.pid})
 
 
-def wait_for(condition: object, what: str, timeout: float = 300) -> None:
+def wait_for(condition: object, what: str, every: float = 0.5, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while not condition():  # type: ignore[operator]
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.5)
+        time.sleep(every)
 
 
 def start_dashboard(experiment: Path) -> tuple[subprocess.Popen, str]:
@@ -170,12 +170,19 @@ def test_dashboard_shows_the_study_during_and_after_the_search(
 ) -> None:
     if not (shutil.which("chromedriver") and shutil.which("chromium")):
         pytest.skip("needs Debian's chromium and chromium-driver (.ci/run installs them)")
-    wait_for(lambda: (search.experiment / JOURNAL_FILE).is_file(), "the study journal")
-    dashboard, url = start_dashboard(search.experiment)
-    driver = browser()
+    wait_for(lambda: (search.experiment / JOURNAL_FILE).is_file(), "the study journal", 0.05)
+    # The search waits, stopped, until the dashboard has shown it: on a fast machine or a loaded
+    # one it could otherwise end before the dashboard and the browser have started.
+    os.kill(search.proc.pid, signal.SIGSTOP)
+    dashboard, driver = None, None
     try:
-        assert search.proc.poll() is None, "the search ended before the dashboard started"
-        during = page_text(driver, url, ["live"])
+        try:
+            assert search.proc.poll() is None, "the search ended before the dashboard started"
+            dashboard, url = start_dashboard(search.experiment)
+            driver = browser()
+            during = page_text(driver, url, ["live"])
+        finally:
+            os.kill(search.proc.pid, signal.SIGCONT)
         assert "Trials" in during
         output = search.wait()
         table = pd.read_csv(search.experiment / "leaderboard.csv")
@@ -188,9 +195,13 @@ def test_dashboard_shows_the_study_during_and_after_the_search(
         port = int(url.split(":")[2].split("/")[0])
         assert not _answers(_outside_address(), port), "the dashboard listens beyond loopback"
     finally:
-        driver.quit()  # type: ignore[attr-defined]
-        dashboard.send_signal(signal.SIGINT)  # Ctrl-C
-        out, err = dashboard.communicate(timeout=30)
+        if driver is not None:
+            driver.quit()  # type: ignore[attr-defined]
+        err = ""
+        if dashboard is not None:
+            dashboard.send_signal(signal.SIGINT)  # Ctrl-C
+            _, err = dashboard.communicate(timeout=60)
+    assert dashboard is not None
     assert dashboard.returncode == 0, err
     assert "Traceback" not in err and "dashboard stopped" in err
     assert not [line for line in err.splitlines() if TF_LOG_LINE.search(line)], err
