@@ -62,11 +62,14 @@ class _Filter:
             out = b"".join(line + b"\n" for line in kept)
             if partial and not _may_be_a_log_line(partial):
                 out, partial = out + partial, b""  # a progress bar's \r line, shown at once
-            if out:
-                os.write(self.real, out)
+            self._write(out)
         if partial and not self._dropped(partial):
-            os.write(self.real, partial)
+            self._write(partial)
         os.close(self.read)
+
+    def _write(self, data: bytes) -> None:
+        while data:
+            data = data[os.write(self.real, data) :]
 
     @staticmethod
     def _dropped(line: bytes) -> bool:
