@@ -13,7 +13,8 @@
   started with ``ray.init(log_to_driver=False)`` it starts the thread that receives those lines
   (``Worker.print_logs``, kept as ``Worker.logger_thread``, which ``ray.shutdown`` stops).
 
-What each does is pinned by ``tests/search/test_search_adapters.py`` on a real Ray.
+What each does is pinned by ``tests/search/test_search_adapters.py`` on a real Ray (the
+receiving thread of a driver without Ray's printer by ``tests/search/test_search_console.py``).
 """
 
 from __future__ import annotations
