@@ -81,7 +81,8 @@ COST_COLUMNS = (
 )
 EPOCH_COLUMNS = ("path", "epoch", "train_images", "size", "epoch_s", "val_auc")
 OP_CLASSES = ("conv", "bn", "aug", "adam", "other")
-"""Where a training step's op time goes: convolutions (Conv2D and both backprops), batch norm
+"""Where a training step's op time goes: convolutions (Conv2D and both backprops, whichever
+kernel library runs them: ``op_type_family``), batch norm
 (every op of a ``BatchNormalization`` layer, gradients included), the augmentation layers, the
 optimizer's update, and the rest (activations, pooling, concatenation, loss, ...)."""
 PROFILE_COLUMNS = (
@@ -96,7 +97,15 @@ PROFILE_COLUMNS = (
     "threads",
 )
 AUGMENTATION_LAYERS = ("random_rotation", "symmetric_shear", "random_translation")
-CONV_OPS = ("Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter", "_FusedConv2D")
+KERNEL_PREFIXES = ("_Mkl", "Native", "_")
+"""What TensorFlow's graph rewrites put before an op's type when they swap in another kernel:
+with oneDNN on (the default on CPUs with AVX512_VNNI, AVX512_BF16 or AMX, ``TF_ENABLE_ONEDNN_OPTS``
+elsewhere) ``Conv2D`` runs as ``_MklNativeConv2D`` and ``MaxPool`` as ``_MklNativeMaxPool``;
+grappler's fusions are ``_FusedConv2D`` (Eigen) and ``_MklNativeFusedConv2D`` (oneDNN)."""
+CONVOLUTION = re.compile(r"Conv[123][dD]")
+"""An op type that is a convolution whatever kernel runs it: ``Conv2D``, its two backprops,
+``FusedConv2D``, ``PadWithConv2D``, ``DepthwiseConv2dNative``, ``Conv3D``, ... (once
+``op_type_family`` has taken the kernel's prefixes off)."""
 
 
 def cpu_line() -> str:
@@ -204,9 +213,18 @@ def fit_against_trainer(model: Any, x: Any, y: Any, batch: int, rounds: int) -> 
     }
 
 
+def op_type_family(op_type: str) -> str:
+    """The TensorFlow op type behind a traced kernel's type: ``_MklNativeConv2DBackpropFilter``
+    and ``Conv2DBackpropFilter`` are both ``Conv2DBackpropFilter`` (``KERNEL_PREFIXES``)."""
+    for prefix in KERNEL_PREFIXES:  # in this order: _MklNativeConv2D, _FusedConv2D
+        op_type = op_type.removeprefix(prefix)
+    return op_type
+
+
 def op_class(name: str, op_type: str) -> str:
-    """Which of ``OP_CLASSES`` a traced op belongs to, from its type and its layer path."""
-    if op_type in CONV_OPS:
+    """Which of ``OP_CLASSES`` a traced op belongs to, from its op type (whichever kernel ran
+    it: Eigen's or oneDNN's, see ``op_type_family``) and its layer path."""
+    if CONVOLUTION.search(op_type_family(op_type)):
         return "conv"
     layers = [re.sub(r"_\d+$", "", part) for part in name.split("/")]
     if any(part.startswith("batch_normalization") or part.endswith("_bn") for part in layers):

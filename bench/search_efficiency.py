@@ -325,8 +325,10 @@ def run_benchmark(
     methods: Sequence[str],
     log: Callable[[str], None],
     space: SearchSpace | None = None,
+    cpus: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Every method for every seed on one local Ray; returns per-seed rows then the means."""
+    """Every method for every seed on one local Ray (of ``cpus`` CPUs, all when None); returns
+    per-seed rows then the means."""
     import ray
 
     from lensing.cache import default_dataset
@@ -335,7 +337,7 @@ def run_benchmark(
     space = SUPERRES.space if space is None else space
     data = load_superres(default_dataset("superres", pairs=pairs, workers=1, progress=False))
     rows: list[dict[str, Any]] = []
-    start_local_ray()
+    start_local_ray(num_cpus=cpus)
     try:
         for seed in seeds:
             runs = []
@@ -373,6 +375,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=Path,
         help="JSON or YAML file that narrows the space (as the search's --space)",
     )
+    parser.add_argument(
+        "--cpus",
+        type=int,
+        help="CPUs Ray may use, so trials at once (default: all); ASHA's methods overshoot "
+        "the budget by at most one epoch per trial running at once",
+    )
     args = parse_bench_args(
         parser,
         argv,
@@ -399,6 +407,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         methods,
         log=lambda line: print(line, file=sys.stderr, flush=True),
         space=space,
+        cpus=args.cpus,
     )
     print(format_table(rows, COLUMNS))
     if {"a", "a'", "b", "c"} <= set(methods):

@@ -12,12 +12,14 @@ from contextlib import contextmanager
 from typing import Any
 
 from lensing.errors import LensSearchError
+from lensing.native_output import keep_native_logs_off_console, restore_native_stderr
 
 EXIT_USER_ERROR = 2
 PACKAGES = ("lensing", "spaces", "trainables", "experiments", "search", "results")
 QUIET, NORMAL, VERBOSE = -1, 0, 1
 CONSOLE_LEVELS = {QUIET: logging.WARNING, NORMAL: logging.INFO, VERBOSE: logging.DEBUG}
 _verbosity = NORMAL
+_own_command_line = False  # run_cli is running a command on this process's own arguments
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -70,10 +72,15 @@ def configure_logging(verbosity: int = NORMAL) -> None:
     """Send the project's log messages to stderr, at the level ``--quiet``/``--verbose`` ask.
 
     Library code logs through ``logging.getLogger(__name__)``; only a command line adds handlers.
-    Loggers stay at DEBUG so a log file added later (a search's) receives everything.
+    Loggers stay at DEBUG so a log file added later (a search's) receives everything. A command
+    run on the process's own arguments (``run_cli``) also keeps the log lines of C++ libraries
+    (TensorFlow, absl, gRPC, Ray's core) off the console below ``--verbose``
+    (``lensing.native_output``).
     """
     global _verbosity
     _verbosity = verbosity
+    if _own_command_line and verbosity < VERBOSE:
+        keep_native_logs_off_console()  # first: the console handlers write to the real stderr
     for name in (*PACKAGES, "__main__"):  # a module run with `python -m` logs as __main__
         logger = logging.getLogger(name)
         logger.handlers = [h for h in logger.handlers if not getattr(h, "lens_search_console", 0)]
@@ -102,7 +109,14 @@ def run_cli(
     argv: Sequence[str] | None = None,
     prog: str = "lens-search",
 ) -> None:
-    """Run ``main(argv)``; a LensSearchError becomes one line on stderr and exit status 2."""
+    """Run ``main(argv)``; a LensSearchError becomes one line on stderr and exit status 2.
+
+    With ``argv`` None (a console script, ``python -m``: the process's own arguments) the
+    command's console is also kept free of C++ libraries' log lines below ``--verbose``, from
+    when its arguments are parsed to its end (``configure_logging``).
+    """
+    global _own_command_line
+    _own_command_line = argv is None
     try:
         code = main(argv)
     except LensSearchError as exc:
@@ -111,6 +125,9 @@ def run_cli(
     except KeyboardInterrupt:
         sys.stderr.write(f"{prog}: interrupted\n")
         sys.exit(130)
+    finally:
+        _own_command_line = False
+        restore_native_stderr()
     sys.exit(code or 0)
 
 

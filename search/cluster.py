@@ -66,14 +66,18 @@ class ClusterShape:
         return self.alive + self.launchable
 
 
-def connect(address: str | None, storage: str | None = None) -> bool:
+def connect(
+    address: str | None, storage: str | None = None, print_worker_output: bool = True
+) -> bool:
     """Join the Ray cluster at ``address``, or start an embedded local one.
 
     Returns True when this call started Ray (the caller then shuts it down). A Ray already
     initialised in this process (a notebook, a test) is used as it is. An embedded Ray is not
     started on a nearly full disk (of Ray's temp folder or the local ``storage``), and one that
     fails to start under a file-size limit or for lack of space is one LensSearchError naming
-    that (``search.startup``).
+    that (``search.startup``). With ``print_worker_output=False`` Ray's driver does not print
+    what workers print (Ray's ``log_to_driver``; ``search.console.trial_output_to_file``
+    receives it instead).
     """
     if ray.is_initialized():
         return False
@@ -86,7 +90,12 @@ def connect(address: str | None, storage: str | None = None) -> bool:
             refresh_ray_auth()
         check_room(storage or ".")
         try:
-            ray.init(address="local", include_dashboard=False, logging_level=logging.WARNING)
+            ray.init(
+                address="local",
+                include_dashboard=False,
+                logging_level=logging.WARNING,
+                log_to_driver=print_worker_output,
+            )
         except Exception as exc:
             failure = startup_failure(storage or ".")
             if failure is None:
@@ -96,7 +105,7 @@ def connect(address: str | None, storage: str | None = None) -> bool:
         return True
     check_join(address)
     try:
-        ray.init(address=address, logging_level=logging.WARNING)
+        ray.init(address=address, logging_level=logging.WARNING, log_to_driver=print_worker_output)
     except (ConnectionError, RuntimeError, ValueError) as exc:
         message = f"cannot join the Ray cluster at {address}: {one_line(exc)}"
         raise LensSearchError(message) from exc

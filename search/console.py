@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import ray
+
 from lensing.cli import PACKAGES, VERBOSE
 from search.ray_adapter import worker_output_to
 
@@ -67,12 +69,23 @@ def _save(logger: logging.Logger) -> tuple[logging.Logger, list[logging.Handler]
     return logger, list(logger.handlers), logger.propagate
 
 
+def prints_worker_output(verbosity: int) -> bool:
+    """Whether Ray's driver should print what workers print on the console: with --verbose."""
+    return verbosity >= VERBOSE
+
+
 @contextmanager
-def trial_output_to_file(verbosity: int) -> Iterator[None]:
+def trial_output_to_file(verbosity: int, shutdown_ray: bool = False) -> Iterator[None]:
     """Write what trial workers print to the search log (see ``library_logs_to_file``).
 
-    Ray's driver prints each worker's stdout/stderr through a dispatcher of named handlers;
-    below ``--verbose`` Ray's printer is taken off it for the search and put back afterwards.
+    Ray's driver prints each worker's stdout/stderr through a dispatcher of named handlers, from
+    a thread that receives the lines up to seconds after the workers print them (a trial's last
+    "Checkpoint successfully created" line arrives after ``Tuner.fit`` has returned). Below
+    ``--verbose`` Ray's printer is off: a search starts Ray without it
+    (``connect(print_worker_output=prints_worker_output(verbosity))``), and an already running
+    Ray has it taken off for the block and put back afterwards, if still connected. With
+    ``shutdown_ray`` Ray is shut down (the receiving thread stopped) before the block ends, so a
+    line that arrives late still goes to the log.
     """
     logger = logging.getLogger(TRIAL_OUTPUT_LOGGER)
 
@@ -84,6 +97,10 @@ def trial_output_to_file(verbosity: int) -> Iterator[None]:
         for line in data.get("lines", []):
             logger.info("%s %s", where, line)
 
-    replacing = None if verbosity >= VERBOSE else RAY_PRINTER
+    replacing = None if prints_worker_output(verbosity) else RAY_PRINTER
     with worker_output_to(OUR_PRINTER, write, replacing=replacing):
-        yield
+        try:
+            yield
+        finally:
+            if shutdown_ray:
+                ray.shutdown()

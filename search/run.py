@@ -52,7 +52,12 @@ from search.cluster import (  # noqa: E402
     trial_resources,
 )
 from search.config import CHANGEABLE_ON_RESUME, SearchConfig, check_resume_flags  # noqa: E402
-from search.console import LOG_FILE, library_logs_to_file, trial_output_to_file  # noqa: E402
+from search.console import (  # noqa: E402
+    LOG_FILE,
+    library_logs_to_file,
+    prints_worker_output,
+    trial_output_to_file,
+)
 from search.launch import (  # noqa: E402
     LaunchWatch,
     NodesDidNotCome,
@@ -245,29 +250,36 @@ def _fit(
     exists. Returns the grid and, on ``--resume``, the line about trial folders set aside as
     orphans.
     """
-    started_ray = connect(config.address, config.storage)
+    printing = prints_worker_output(verbosity())
+    started_ray = connect(config.address, config.storage, print_worker_output=printing)
     try:
         shape = cluster_shape()
         resources = trial_resources(
             shape, config.cpus_per_trial, config.gpus_per_trial, config.memory_per_trial
         )
-        with library_logs_to_file(log_file, verbosity()), trial_output_to_file(verbosity()):
-            orphans = set_aside_orphans(path) if config.resume else None
-            trainable = tune.with_resources(
-                make_tune_trainable(task.name, data, **_fixed_training_args(task, config)),
-                resources,
-            )
-            tuner = _make_tuner(task, space, config, trainable, path, shape)
-            watch_launches(config.launch_timeout, shape.autoscaling, verbosity() > QUIET)
-            with _pending_trials(shape, resources, config):
-                grid = tuner.fit()
-        timed_out = launch_timed_out()
-        if timed_out:
-            raise NodesDidNotCome(timed_out)
-        return grid, orphans
-    finally:
+    except BaseException:
         if started_ray:
             ray.shutdown()
+        raise
+    # Ray is shut down inside both blocks: what workers printed last, and what Ray logs while
+    # stopping, arrive after fit() returns and must still go to the log file.
+    with (
+        library_logs_to_file(log_file, verbosity()),
+        trial_output_to_file(verbosity(), shutdown_ray=started_ray),
+    ):
+        orphans = set_aside_orphans(path) if config.resume else None
+        trainable = tune.with_resources(
+            make_tune_trainable(task.name, data, **_fixed_training_args(task, config)),
+            resources,
+        )
+        tuner = _make_tuner(task, space, config, trainable, path, shape)
+        watch_launches(config.launch_timeout, shape.autoscaling, verbosity() > QUIET)
+        with _pending_trials(shape, resources, config):
+            grid = tuner.fit()
+    timed_out = launch_timed_out()
+    if timed_out:
+        raise NodesDidNotCome(timed_out)
+    return grid, orphans
 
 
 @contextmanager

@@ -76,6 +76,16 @@ class LocalCluster:
         nodes = [node] if node else self.nodes
         return _session_processes({each.session_id for each in nodes})
 
+    def pause_worker(self, index: int = 0) -> None:
+        """Stop (SIGSTOP) every process of worker node ``index`` but its raylet: its trials make
+        no progress, while the node still answers the GCS's health checks."""
+        node = self.workers[index]
+        _signal_all([p for p in self.processes(node) if not _is_raylet(p)], signal.SIGSTOP)
+
+    def resume_worker(self, index: int = 0) -> None:
+        """Continue (SIGCONT) what ``pause_worker`` stopped."""
+        _signal_all(self.processes(self.workers[index]), signal.SIGCONT)
+
     def kill_worker(self, index: int = 0) -> str:
         """Kill worker node ``index`` like a lost machine (SIGKILL, raylet first); return its id."""
         node = self.workers[index]

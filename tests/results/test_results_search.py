@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from lensing.cli import run_cli
+from tests.harness.tables import read_exact_csv
 
 # Small SR models keep the search quick; lr, dropout, augmentation and batch size are searched.
 SR_SPACE = {
@@ -186,7 +187,7 @@ def test_retrained_model_reloads_and_reproduces_metrics(
     saved = json.loads((sr_retrained / "metrics.json").read_text())
     history = pd.read_csv(sr_retrained / "history.csv")
     assert list(history["epoch"]) == [1, 2]
-    best = pd.read_csv(experiments["superres"] / "leaderboard.csv").iloc[0]
+    best = read_exact_csv(experiments["superres"] / "leaderboard.csv").iloc[0]
     assert saved["trial_id"] == best["trial_id"] and saved["rank"] == 1
     assert saved["config"]["num_layers"] == 2  # the CSV's floats read back to within an ulp:
     assert saved["config"]["lr"] == pytest.approx(best["config/lr"], rel=1e-14)

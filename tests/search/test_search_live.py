@@ -24,6 +24,8 @@ import pytest
 
 from experiments.study import JOURNAL_FILE
 from search.console import LOG_FILE
+from tests.harness.noisy import CUINIT_LINE, TALKING_LINE, fake_cuda_driver, talking_workers
+from tests.harness.tables import read_exact_csv
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = 3
@@ -61,21 +63,34 @@ class LiveSearch:
         return self.output
 
 
-def env() -> dict[str, str]:
+def env(**extra: str) -> dict[str, str]:
     """The user's environment: nothing set to quieten TensorFlow or Ray beforehand."""
     base = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("TF_CPP", "RAY_AIR", "RAY_AUTH", "PYTHONWARNINGS"))
     }
-    return {**base, "PYTHONPATH": str(REPO)}
+    return {**base, "PYTHONPATH": str(REPO), **extra}
+
+
+@pytest.fixture(scope="module")
+def noisy(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A machine whose libraries talk (``tests.harness.noisy``): a CUDA driver without a GPU
+    (where a C compiler can build it) and Ray workers printing for as long as they live."""
+    folder = tmp_path_factory.mktemp("noisy")
+    extra = {"PYTHONPATH": f"{talking_workers(folder / 'site')}{os.pathsep}{REPO}"}
+    driver = fake_cuda_driver(folder / "cuda")
+    if driver is not None:
+        extra["LD_LIBRARY_PATH"] = f"{driver}{os.pathsep}{os.environ.get('LD_LIBRARY_PATH', '')}"
+    return extra
 
 
 @pytest.fixture(scope="module")
 def search(
-    tiny_superres_dir: Path, tmp_path_factory: pytest.TempPathFactory
+    tiny_superres_dir: Path, noisy: dict[str, str], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveSearch]:
-    """``python -m search.superres`` on tiny data, running in the background."""
+    """``python -m search.superres`` on tiny data, running in the background, on a noisy
+    machine."""
     from tests.harness.localcluster import kill_sessions
 
     folder = tmp_path_factory.mktemp("live")
@@ -89,7 +104,7 @@ def search(
     log = folder / "console.txt"
     with log.open("w") as out:
         proc = subprocess.Popen(
-            command, cwd=folder, env=env(), stdout=out, stderr=subprocess.STDOUT,
+            command, cwd=folder, env=env(**noisy), stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True,
         )  # fmt: skip
     live = LiveSearch(proc, folder / "runs" / "live", log)
@@ -102,11 +117,11 @@ def search(
             kill_sessions({proc.pid})
 
 
-def wait_for(condition: object, what: str, timeout: float = 300) -> None:
+def wait_for(condition: object, what: str, every: float = 0.5, timeout: float = 300) -> None:
     deadline = time.monotonic() + timeout
     while not condition():  # type: ignore[operator]
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.5)
+        time.sleep(every)
 
 
 def start_dashboard(experiment: Path) -> tuple[subprocess.Popen, str]:
@@ -155,12 +170,19 @@ def test_dashboard_shows_the_study_during_and_after_the_search(
 ) -> None:
     if not (shutil.which("chromedriver") and shutil.which("chromium")):
         pytest.skip("needs Debian's chromium and chromium-driver (.ci/run installs them)")
-    wait_for(lambda: (search.experiment / JOURNAL_FILE).is_file(), "the study journal")
-    dashboard, url = start_dashboard(search.experiment)
-    driver = browser()
+    wait_for(lambda: (search.experiment / JOURNAL_FILE).is_file(), "the study journal", 0.05)
+    # The search waits, stopped, until the dashboard has shown it: on a fast machine or a loaded
+    # one it could otherwise end before the dashboard and the browser have started.
+    os.kill(search.proc.pid, signal.SIGSTOP)
+    dashboard, driver = None, None
     try:
-        assert search.proc.poll() is None, "the search ended before the dashboard started"
-        during = page_text(driver, url, ["live"])
+        try:
+            assert search.proc.poll() is None, "the search ended before the dashboard started"
+            dashboard, url = start_dashboard(search.experiment)
+            driver = browser()
+            during = page_text(driver, url, ["live"])
+        finally:
+            os.kill(search.proc.pid, signal.SIGCONT)
         assert "Trials" in during
         output = search.wait()
         table = pd.read_csv(search.experiment / "leaderboard.csv")
@@ -173,11 +195,16 @@ def test_dashboard_shows_the_study_during_and_after_the_search(
         port = int(url.split(":")[2].split("/")[0])
         assert not _answers(_outside_address(), port), "the dashboard listens beyond loopback"
     finally:
-        driver.quit()  # type: ignore[attr-defined]
-        dashboard.send_signal(signal.SIGINT)  # Ctrl-C
-        out, err = dashboard.communicate(timeout=30)
+        if driver is not None:
+            driver.quit()  # type: ignore[attr-defined]
+        err = ""
+        if dashboard is not None:
+            dashboard.send_signal(signal.SIGINT)  # Ctrl-C
+            _, err = dashboard.communicate(timeout=60)
+    assert dashboard is not None
     assert dashboard.returncode == 0, err
     assert "Traceback" not in err and "dashboard stopped" in err
+    assert not [line for line in err.splitlines() if TF_LOG_LINE.search(line)], err
 
 
 def _outside_address() -> str:
@@ -207,6 +234,40 @@ def test_console_shows_table_and_summary_only(search: LiveSearch) -> None:
     hidden = log.read_text()
     assert "Checkpoint successfully created" in hidden  # what the trials printed is kept
     assert TF_LOG_LINE.search(hidden)
+    # Workers print until Ray stops them, after the last trial: none of it reaches the console.
+    assert TALKING_LINE in hidden and TALKING_LINE not in output
+
+
+def test_every_command_on_the_experiment_shows_its_output_only(
+    search: LiveSearch, noisy: dict[str, str], tiny_superres_dir: Path, tmp_path: Path
+) -> None:
+    """The Quick start's ``results.retrain`` printed TensorFlow's ``failed call to cuInit`` line
+    on a machine with NVIDIA's driver libraries and no GPU (``noisy``); every command runs here in
+    a fresh interpreter, as a user runs it: a results command writes nothing on stderr, the
+    simulator its progress and summary there, and none a line of a library's log."""
+    search.wait()
+    experiment, data = str(search.experiment), str(tiny_superres_dir)
+    commands = [
+        ["results.leaderboard", experiment],
+        ["results.retrain", experiment, "--out", str(tmp_path / "retrain")],
+        ["results.predict", str(tmp_path / "retrain" / "model.keras"), f"{data}/LR",
+         "--out", str(tmp_path / "predicted")],
+        ["results.plots", experiment, "--out", str(tmp_path / "plots")],
+        ["lensing.inspect", data],
+        ["lensing.simulate", "superres", "--out", str(tmp_path / "simulated"), "--pairs", "2"],
+    ]  # fmt: skip
+    for command in commands:
+        result = subprocess.run(
+            [sys.executable, "-m", *command], cwd=tmp_path, env=env(**noisy),
+            capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+        assert result.returncode == 0, (command, result.stderr[-3000:])
+        noise = [line for line in result.stderr.splitlines() if TF_LOG_LINE.search(line)]
+        noise += [line for line in result.stderr.splitlines() if RAY_NOISE.search(line)]
+        assert not noise, (command, noise[:5])
+        assert result.stderr == "" or command[0].startswith("lensing"), (command, result.stderr)
+    if "LD_LIBRARY_PATH" in noisy:  # the fake driver was built: TensorFlow did try it
+        assert CUINIT_LINE in (search.experiment / LOG_FILE).read_text()
 
 
 def test_live_table_shows_every_searched_parameter(search: LiveSearch) -> None:
@@ -236,7 +297,7 @@ def test_study_on_disk_matches_the_search(search: LiveSearch) -> None:
         ),
     )
     assert len(study.trials) == SAMPLES == len(load_study(search.experiment).trials)
-    table = pd.read_csv(search.experiment / "leaderboard.csv").set_index("trial_id")
+    table = read_exact_csv(search.experiment / "leaderboard.csv").set_index("trial_id")
     by_lr = {row["config/lr"]: (trial_id, row) for trial_id, row in table.iterrows()}
     for trial in study.trials:
         trial_id, row = by_lr[trial.params["lr"]]

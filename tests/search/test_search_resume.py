@@ -19,6 +19,7 @@ from results.leaderboard import main as leaderboard_main
 from search.orphans import ORPHANS_DIR
 from search.outcome import EXIT_INTERRUPTED
 from tests.harness.localcluster import kill_sessions
+from tests.harness.tables import read_exact_csv
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = 5
@@ -85,7 +86,7 @@ def test_driver_sigkill_then_resume(
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
 
-    table = pd.read_csv(experiment / "leaderboard.csv")
+    table = read_exact_csv(experiment / "leaderboard.csv")
     assert len(table) == SAMPLES == table["trial_id"].nunique()
     assert set(table["status"]) <= {STATUS_COMPLETED, STATUS_STOPPED}
     assert len(trial_dirs(experiment)) == SAMPLES
@@ -141,7 +142,7 @@ def test_ctrl_c_saves_the_search_prints_its_resume_command_and_exits_130(
     command = [sys.executable, *shlex.split(shown)[1:]]
     resumed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
-    table = pd.read_csv(experiment / "leaderboard.csv")
+    table = read_exact_csv(experiment / "leaderboard.csv")
     assert len(table) == samples == table["trial_id"].nunique()
     assert set(table["status"]) <= {STATUS_COMPLETED, STATUS_STOPPED}
     assert f"Trials: {samples}," in resumed.stdout
