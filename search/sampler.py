@@ -18,6 +18,8 @@ from optuna.samplers import TPESampler
 from optuna.study import Study
 from optuna.trial import FrozenTrial, TrialState
 
+from search import optuna_adapter
+
 MIN_STARTUP_TRIALS = 4
 STARTUP_FRACTION = 0.05
 """Random start-up trials: about 5 % of the search's samples, at least ``MIN_STARTUP_TRIALS``."""
@@ -52,23 +54,18 @@ class RungTPESampler(TPESampler):
     def _sample(
         self, study: Study, trial: FrozenTrial, search_space: dict[str, BaseDistribution]
     ) -> dict[str, Any]:
+        """Optuna's hook behind both its relative and independent sampling, with the split
+        made per rung (the estimators' part is ``optuna_adapter.tpe_sample_from_split``)."""
         states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
         others = [
-            t
-            for t in study._get_trials(deepcopy=False, states=states, use_cache=False)
-            if t.number != trial.number
+            t for t in study.get_trials(deepcopy=False, states=states) if t.number != trial.number
         ]
         rung = model_rung(others, self._min_points)
         if rung is None:
             return super()._sample(study, trial, search_space)
         maximize = study.direction == optuna.study.StudyDirection.MAXIMIZE
         below, above = split_at_rung(others, rung, maximize)
-        mpe_below = self._build_parzen_estimator(study, search_space, below, handle_below=True)
-        mpe_above = self._build_parzen_estimator(study, search_space, above, handle_below=False)
-        samples = mpe_below.sample(self._rng.rng, self._n_ei_candidates)
-        scores = self._compute_acquisition_func(samples, mpe_below, mpe_above)
-        chosen = TPESampler._compare(samples, scores)
-        return {name: dist.to_external_repr(chosen[name]) for name, dist in search_space.items()}
+        return optuna_adapter.tpe_sample_from_split(self, study, search_space, below, above)
 
 
 def model_rung(trials: Sequence[FrozenTrial], min_points: int) -> int | None:
