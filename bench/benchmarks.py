@@ -376,7 +376,8 @@ def statistics(rows: Sequence[dict[str, Any]], methods: Sequence[str]) -> list[d
 def plot_regret(
     traces: Sequence[Trace], methods: Sequence[str], optimum: float, budget: int, out: Path
 ) -> None:
-    """Median regret against epochs spent (log scale), interquartile band, one line per method."""
+    """Median regret against epochs spent (log scale), one line per method; the default (black)
+    and random + ASHA (dashed) thick, with their interquartile bands."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -384,15 +385,26 @@ def plot_regret(
 
     figure, axes = plt.subplots(figsize=(9, 5.5))
     epochs = np.arange(1, budget + 1)
-    for method in methods:
+    colours = plt.get_cmap("tab20").colors
+    for index, method in enumerate(methods):
         regrets = np.array(
             [optimum - t.incumbent_truth(budget) for t in traces if t.method == method]
         )
         low, mid, high = np.nanpercentile(regrets, [25, 50, 75], axis=0)
-        width = 2.5 if method == DEFAULT else 1.2
+        mine = method in (DEFAULT, BASELINE)  # the two compared: thick, with their IQR band
+        colour = "black" if method == DEFAULT else colours[index % len(colours)]
         style = "--" if method == BASELINE else "-"
-        (line,) = axes.plot(epochs, mid, style, label=method, linewidth=width, zorder=3)
-        axes.fill_between(epochs, low, high, color=line.get_color(), alpha=0.1)
+        axes.plot(
+            epochs,
+            mid,
+            style,
+            color=colour,
+            label=method,
+            linewidth=2.5 if mine else 1.1,
+            zorder=4 if mine else 3,
+        )
+        if mine:
+            axes.fill_between(epochs, low, high, color=colour, alpha=0.12)
     axes.set_yscale("symlog", linthresh=1e-3)
     axes.axvline(budget / 3, color="grey", linestyle=":", linewidth=1)
     axes.set_xlabel("epochs spent")
@@ -401,7 +413,7 @@ def plot_regret(
     axes.legend(fontsize=7, loc="upper right", ncol=2)
     figure.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out, dpi=100)
+    figure.savefig(out, dpi=80)
     plt.close(figure)
 
 
