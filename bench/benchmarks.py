@@ -168,6 +168,11 @@ TPE_PRESETS: dict[str, dict[str, Any]] = {
     "tpe-asha+startup": {**OLD_DEFAULT, "startup_trials": None},
     "tpe-asha+rung": {**OLD_DEFAULT, "tpe_model": "rung"},
     "tpe-asha+startup+rung": {**OLD_DEFAULT, "startup_trials": None, "tpe_model": "rung"},
+    "tpe-asha+startup+defaults": {
+        **OLD_DEFAULT,
+        "startup_trials": None,
+        "first_trial": "defaults",
+    },
     "tpe-asha+all": {"tpe_model": "rung", "startup_trials": None, "first_trial": "defaults"},
 }
 METHODS = {
@@ -178,6 +183,7 @@ METHODS = {
     "tpe-asha+startup": "tpe-asha, start-up trials 5 % of --samples (at least 4)",
     "tpe-asha+rung": "tpe-asha, TPE fitted on the highest rung with enough results",
     "tpe-asha+startup+rung": "tpe-asha with both",
+    "tpe-asha+startup+defaults": "tpe-asha, start-up 5 % and the defaults first",
     "tpe-asha+all": "tpe-asha with start-up 5 %, the rung model and the defaults first",
     "random": "random configurations, every one trained to max_epochs",
     "random-asha": "random configurations + ASHA",
