@@ -106,7 +106,7 @@ class SearchConfig:
         "(Ray's default: their truncated score counts as final)",
     )
     tpe_model: str = option(
-        "rung",
+        "plain",
         "what TPE fits: 'rung' (the trials at the highest epoch enough of them reached, as BOHB "
         "does) or 'plain' (Optuna's: finished trials first, then stopped ones by how far they got)",
     )

@@ -79,9 +79,9 @@ def test_make_sampler_states_its_settings() -> None:
 @pytest.mark.parametrize(
     ("settings", "startup", "rung", "first"),
     [
-        ({}, 4, True, True),  # the defaults: 5 % of 50 samples -> 4, rung model, defaults first
+        ({}, 4, False, True),  # the defaults: 5 % of 50 samples -> 4, plain TPE, defaults first
         ({"startup_trials": 10, "tpe_model": "plain", "first_trial": "sampled"}, 10, False, False),
-        ({"resume": True, "name": "x"}, 4, True, False),  # a resume does not enqueue them again
+        ({"tpe_model": "rung", "resume": True, "name": "x"}, 4, True, False),  # no defaults again
     ],
 )
 def test_make_searcher_builds_what_the_config_says(
