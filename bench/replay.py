@@ -2,6 +2,13 @@
 
     python -m bench.replay --task superres --seeds 30
     python -m bench.replay --task superres --quick        # 2 seeds, budget 3 x 9 epochs
+    python -m bench.replay --benchmark mfh3_good --seeds 30   # regret, methods by preset name
+
+``--benchmark NAME`` (``bench.benchmarks``): mf-prior-bench's multi-fidelity Hartmann functions
+or a table under the ``forest`` surrogate, methods by preset name, regret of the incumbent at
+1/3, 1/2, 2/3 and all of the budget in ``bench/out/replay-NAME.csv`` (method, seed, budget,
+regret), Wilcoxon signed-rank tests against random + ASHA, a plot beside it. What follows
+describes ``--task``.
 
 A tabular/surrogate benchmark (as LCBench, YAHPO Gym or Syne Tune's simulator backend do): each
 method runs its real search code against an oracle that answers from a table recorded by
