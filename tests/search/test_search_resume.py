@@ -85,7 +85,7 @@ def test_driver_sigkill_then_resume(
     )  # fmt: skip
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
 
-    table = pd.read_csv(experiment / "leaderboard.csv")
+    table = pd.read_csv(experiment / "leaderboard.csv", float_precision="round_trip")
     assert len(table) == SAMPLES == table["trial_id"].nunique()
     assert set(table["status"]) <= {STATUS_COMPLETED, STATUS_STOPPED}
     assert len(trial_dirs(experiment)) == SAMPLES
@@ -141,7 +141,7 @@ def test_ctrl_c_saves_the_search_prints_its_resume_command_and_exits_130(
     command = [sys.executable, *shlex.split(shown)[1:]]
     resumed = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
-    table = pd.read_csv(experiment / "leaderboard.csv")
+    table = pd.read_csv(experiment / "leaderboard.csv", float_precision="round_trip")
     assert len(table) == samples == table["trial_id"].nunique()
     assert set(table["status"]) <= {STATUS_COMPLETED, STATUS_STOPPED}
     assert f"Trials: {samples}," in resumed.stdout
