@@ -2,6 +2,13 @@
 
     python -m bench.replay --task superres --seeds 30
     python -m bench.replay --task superres --quick        # 2 seeds, budget 3 x 9 epochs
+    python -m bench.replay --benchmark mfh3_good --seeds 30   # regret, methods by preset name
+
+``--benchmark NAME`` (``bench.benchmarks``): mf-prior-bench's multi-fidelity Hartmann functions
+or a table under the ``forest`` surrogate, methods by preset name, regret of the incumbent at
+1/3, 1/2, 2/3 and all of the budget in ``bench/out/replay-NAME.csv`` (method, seed, budget,
+regret), Wilcoxon signed-rank tests against random + ASHA, a plot beside it. What follows
+describes ``--task``.
 
 A tabular/surrogate benchmark (as LCBench, YAHPO Gym or Syne Tune's simulator backend do): each
 method runs its real search code against an oracle that answers from a table recorded by
@@ -255,6 +262,7 @@ class Oracle:
         self.noise = jitter(table.values) if kind == "forest" else 0.0
         self.seed = 0
         self.cache: dict[bytes, tuple[np.ndarray, np.ndarray]] = {}
+        self.finals: dict[bytes, float] = {}
         self.surrogate_answers = 0
         self.table_answers = 0
 
@@ -281,8 +289,19 @@ class Oracle:
             rng = np.random.default_rng([self.seed, zlib.crc32(key)])
             values = predicted[:epochs] + rng.normal(0.0, self.noise, epochs)
             self.cache[key] = (values, np.exp(predicted[epochs:]))
+            self.finals[key] = float(predicted[epochs - 1])
         self.surrogate_answers += 1
         return self.cache[key]
+
+    def truth(self, config: dict[str, Any]) -> float:
+        """The last epoch's score without noise: recorded, or the surrogate's prediction."""
+        key = self._key(encode(self.table.space, config))
+        if key in self.known:
+            return float(self.table.values[self.known[key], -1])
+        if key not in self.finals:
+            self.curve(config)
+            self.surrogate_answers -= 1
+        return self.finals[key]
 
 
 def surrogate_quality(table: Table, kind: str, trees: int, folds: int = 5) -> dict[str, Any]:
@@ -725,6 +744,7 @@ class _Running:
     seconds: np.ndarray
     epoch: int
     last: int
+    truth: float = math.nan
 
 
 Curve = tuple[np.ndarray, np.ndarray]
@@ -732,12 +752,30 @@ Curve = tuple[np.ndarray, np.ndarray]
 
 @dataclass
 class Trace:
-    """One replay: every epoch's value in the order the epochs finished."""
+    """One replay: every epoch's value in the order the epochs finished, with the epoch it was
+    (the fidelity) and its configuration's ``truth`` (full-fidelity score without noise)."""
 
     method: str
     seed: int
     values: list[float] = field(default_factory=list)
     configs: int = 0
+    epochs: list[int] = field(default_factory=list)
+    truths: list[float] = field(default_factory=list)
+
+    def incumbent_truth(self, budget: int) -> np.ndarray:
+        """After each of ``budget`` epochs, the truth of the incumbent: the configuration with
+        the best value seen at the highest epoch reached so far (a higher fidelity's result
+        replaces lower ones, as BOHB's and DEHB's incumbents do); held if it stopped early."""
+        out = np.full(budget, np.nan)
+        level, best, truth = 0, -math.inf, math.nan
+        count = min(budget, len(self.values))
+        for i in range(count):
+            value, epoch = self.values[i], self.epochs[i]
+            if epoch > level or (epoch == level and value > best):
+                level, best, truth = epoch, value, self.truths[i]
+            out[i] = truth
+        out[count:] = truth
+        return out
 
     def best_so_far(self, budget: int) -> np.ndarray:
         """Best value after each of ``budget`` epochs (the last value held if it stopped early)."""
@@ -762,6 +800,8 @@ def replay(policy: Policy, oracle: Oracle, budget: int, trace: Trace) -> Trace:
     events: list[tuple[float, int, int]] = []
     running: dict[int, _Running] = {}
     curves: dict[str, Curve] = {}
+    truths: dict[str, float] = {}
+    truth_of = getattr(oracle, "truth", None)
     order = 0
 
     def launch(slot: int, now: float) -> None:
@@ -772,9 +812,10 @@ def replay(policy: Policy, oracle: Oracle, budget: int, trace: Trace) -> Trace:
         trial_id, config, first, last = started
         if trial_id not in curves:
             curves[trial_id] = oracle.curve(config)
+            truths[trial_id] = truth_of(config) if truth_of else math.nan
             trace.configs += 1
         values, seconds = curves[trial_id]
-        running[slot] = _Running(trial_id, values, seconds, first, last)
+        running[slot] = _Running(trial_id, values, seconds, first, last, truths[trial_id])
         order += 1
         heapq.heappush(events, (now + seconds[first - 1], order, slot))
 
@@ -785,6 +826,8 @@ def replay(policy: Policy, oracle: Oracle, budget: int, trace: Trace) -> Trace:
         run = running[slot]
         value = float(run.values[run.epoch - 1])
         trace.values.append(value)
+        trace.epochs.append(run.epoch)
+        trace.truths.append(run.truth)
         if len(trace.values) >= budget:
             break
         if policy.report(run.trial_id, run.epoch, value) and run.epoch < run.last:
@@ -961,7 +1004,15 @@ def plot(
 def main(argv: Sequence[str] | None = None) -> int:
     """Replay every method for every seed, print the table, write the CSV and the plot."""
     parser = OneLineParser(prog="python -m bench.replay", description=__doc__.split("\n")[0])
-    parser.add_argument("--task", choices=sorted(MARK), required=True)
+    from bench.benchmarks import BENCHMARKS
+
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--task", choices=sorted(MARK), help="a recorded table, scored by the mark")
+    which.add_argument(
+        "--benchmark",
+        choices=BENCHMARKS,
+        help="a named benchmark scored by regret (bench.benchmarks; methods by preset name)",
+    )
     parser.add_argument("--table", type=Path, default=None, help="default bench/tables/TASK.csv")
     parser.add_argument("--seeds", type=int, default=30, help="seeds 0..N-1")
     parser.add_argument(
@@ -972,7 +1023,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--grace-period", type=int, default=None, help="ASHA's (default 1)")
     parser.add_argument("--reduction-factor", type=int, default=None, help="ASHA's (default 3)")
     parser.add_argument(
-        "--methods", default=",".join(METHODS), help="subset of " + ", ".join(METHODS)
+        "--methods",
+        default=None,
+        help="--task: subset of " + ", ".join(METHODS) + " (default all); --benchmark: presets "
+        "of bench.benchmarks (default all; dehb where installed)",
     )
     parser.add_argument(
         "--quick", action="store_true", help="2 seeds, budget 3 x max_epochs, a 20-tree forest"
@@ -985,12 +1039,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="live searches' bests to check (default bench/tables/live-TASK.csv if present)",
     )
     args = parser.parse_args(argv)
-    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if args.seeds < 1 or args.samples < 1 or args.workers < 1:
+        parser.error("--seeds, --samples and --workers must be at least 1")
+    if args.benchmark:
+        return benchmark_main(parser, args)
+    methods = [m.strip() for m in (args.methods or ",".join(METHODS)).split(",") if m.strip()]
     unknown = sorted(set(methods) - set(METHODS))
     if unknown:
         parser.error(f"--methods: unknown {unknown}; choose from {', '.join(METHODS)}")
-    if args.seeds < 1 or args.samples < 1 or args.workers < 1:
-        parser.error("--seeds, --samples and --workers must be at least 1")
     path = args.table or TABLES / f"{args.task}.csv"
     if not path.is_file():
         parser.error(f"--table: no table at {path} (record one with python -m bench.record)")
@@ -1065,6 +1121,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     log(f"wrote {out}, {out.with_suffix('.png')} and {out.with_suffix('.json')}")
     print(ratio_line(table_rows, budget))
     return 0
+
+
+def benchmark_main(parser: Any, args: Any) -> int:
+    """``--benchmark NAME``: ``bench.benchmarks.run_benchmark`` with the command line's settings."""
+    from bench import benchmarks
+
+    available = [m for m in benchmarks.METHODS if m != "dehb" or benchmarks.dehb_available()]
+    methods = [m.strip() for m in (args.methods or ",".join(available)).split(",") if m.strip()]
+    unknown = sorted(set(methods) - set(benchmarks.METHODS))
+    if unknown:
+        parser.error(f"--methods: unknown {unknown}; choose from {', '.join(benchmarks.METHODS)}")
+    if "dehb" in methods and not benchmarks.dehb_available():
+        parser.error("--methods dehb needs the dehb package (see bench/RESULTS.md)")
+    if args.live or args.table or args.surrogate != "nearest" or args.grace_period:
+        parser.error("--benchmark takes --seeds, --samples, --workers, --methods, --quick, --out")
+    seeds, trees = (2, 20) if args.quick else (args.seeds, 100)
+    samples = 3 if args.quick else args.samples
+    suffix = "" if samples == 9 or args.quick else f"-s{samples}"
+    out = args.out or Path(f"bench/out/replay-{args.benchmark}{suffix}.csv")
+    return benchmarks.run_benchmark(
+        args.benchmark, methods, seeds, samples, args.workers, out, trees
+    )
 
 
 if __name__ == "__main__":

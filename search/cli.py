@@ -11,10 +11,20 @@ from dataclasses import MISSING
 
 from experiments.tasks import TASKS, Task
 from lensing.cli import OneLineParser, run_cli
-from search.config import STOPPED_TRIAL_POLICIES, SearchConfig, setting_fields
+from search.config import (
+    FIRST_TRIALS,
+    STOPPED_TRIAL_POLICIES,
+    TPE_MODELS,
+    SearchConfig,
+    setting_fields,
+)
 
 BACKBONE_ONLY = ("per_class", "sim_size", "image_size", "backbone", "weights")
-CHOICES = {"stopped_trials": STOPPED_TRIAL_POLICIES}
+CHOICES = {
+    "stopped_trials": STOPPED_TRIAL_POLICIES,
+    "tpe_model": TPE_MODELS,
+    "first_trial": FIRST_TRIALS,
+}
 
 
 def _value_type(annotation: typing.Any) -> type:

@@ -18,6 +18,8 @@ from trainables.backbones import (
 )
 
 STOPPED_TRIAL_POLICIES = ("pruned", "complete")
+TPE_MODELS = ("rung", "plain")
+FIRST_TRIALS = ("defaults", "sampled")
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 MAX_NAME_LENGTH = 100
 MAX_SEED = 2**32 - 1
@@ -109,6 +111,19 @@ class SearchConfig:
         "finished ones) or 'complete' "
         "(Ray's default: their truncated score counts as final)",
     )
+    tpe_model: str = option(
+        "plain",
+        "what TPE fits: 'rung' (the trials at the highest epoch enough of them reached, as BOHB "
+        "does) or 'plain' (Optuna's: finished trials first, then stopped ones by how far they got)",
+    )
+    startup_trials: int | None = option(
+        None,
+        "random trials before TPE fits a model (default: 5 %% of --samples, at least 4)",
+    )
+    first_trial: str = option(
+        "defaults",
+        "what the first trial trains: 'defaults' (the space's defaults) or 'sampled'",
+    )
     max_failures: int = option(
         2, "times a failing trial is retried from its last checkpoint before it is marked errored"
     )
@@ -162,6 +177,18 @@ class SearchConfig:
             (
                 self.stopped_trials in STOPPED_TRIAL_POLICIES,
                 f"--stopped-trials must be one of {', '.join(STOPPED_TRIAL_POLICIES)}",
+            ),
+            (
+                self.tpe_model in TPE_MODELS,
+                f"--tpe-model must be one of {', '.join(TPE_MODELS)}",
+            ),
+            (
+                self.first_trial in FIRST_TRIALS,
+                f"--first-trial must be one of {', '.join(FIRST_TRIALS)}",
+            ),
+            (
+                self.startup_trials is None or self.startup_trials >= 1,
+                f"--startup-trials must be at least 1, got {self.startup_trials}",
             ),
             (not self.resume or bool(self.name), "--resume needs the --name of the experiment"),
             (

@@ -6,12 +6,18 @@ the Tune trials already told to the study (``_completed_trials``) and the study'
 storage (``_study_name``, ``_storage``). An ``optuna.Trial`` is tied to its study through the
 storage's trial id (``_trial_id``; the public ``number`` would ask the storage). What these mean
 is pinned by ``tests/search/test_search_adapters.py``, so a Ray or Optuna upgrade that changes
-them fails there first.
+them fails there first. ``search.sampler``'s rung-aware TPE samples from good and bad sets of its
+own through ``tpe_sample_from_split`` (Optuna 5.1's ``TPESampler._sample`` with the split
+replaced; pinned by ``tests/search/test_search_sampler.py``).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import optuna
+from optuna.distributions import BaseDistribution
+from optuna.samplers import TPESampler
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial, TrialState
 from ray.tune.search.optuna import OptunaSearch
@@ -66,3 +72,20 @@ def unknown_running_trials(searcher: OptunaSearch) -> list[FrozenTrial]:
     known = {trial._trial_id for trial in searcher._ot_trials.values()}
     running = searcher._ot_study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     return [frozen for frozen in running if frozen._trial_id not in known]
+
+
+def tpe_sample_from_split(
+    sampler: TPESampler,
+    study: optuna.Study,
+    search_space: dict[str, BaseDistribution],
+    below: list[FrozenTrial],
+    above: list[FrozenTrial],
+) -> dict[str, Any]:
+    """What ``TPESampler._sample`` returns once it has split the trials: the candidate of the
+    good set's Parzen estimator with the best log-likelihood ratio against the bad set's."""
+    mpe_below = sampler._build_parzen_estimator(study, search_space, below, handle_below=True)
+    mpe_above = sampler._build_parzen_estimator(study, search_space, above, handle_below=False)
+    samples = mpe_below.sample(sampler._rng.rng, sampler._n_ei_candidates)
+    scores = sampler._compute_acquisition_func(samples, mpe_below, mpe_above)
+    chosen = TPESampler._compare(samples, scores)
+    return {name: dist.to_external_repr(chosen[name]) for name, dist in search_space.items()}

@@ -73,6 +73,7 @@ from search.outcome import (  # noqa: E402
     trial_errors,
     was_interrupted,
 )
+from search.sampler import make_sampler, startup_trials  # noqa: E402
 from search.searcher import JournalOptunaSearch, PruneAwareOptunaSearch  # noqa: E402
 from search.storage import StorageWatch  # noqa: E402
 from search.summary import summarize  # noqa: E402
@@ -92,15 +93,24 @@ def make_searcher(
 ) -> Searcher:
     """Optuna's TPE over the task's space, with the task's metric and mode passed explicitly.
 
+    The sampler is ``search.sampler.make_sampler``'s (``--tpe-model``, ``--startup-trials``);
+    ``--first-trial defaults`` has the space's defaults trained first (not again on a resume).
     With ``experiment`` (its folder) the study is kept on disk there, named after it
     (``experiments.study``); without, in memory.
     """
+    startup = config.startup_trials or startup_trials(config.samples)
+    sampler = make_sampler(config.seed, startup, rung_model=config.tpe_model == "rung")
     common: dict[str, Any] = {
         "space": space.define_by_run,
         "metric": task.metric,
         "mode": task.mode,
-        "seed": config.seed,
+        "sampler": sampler,
     }
+    if config.first_trial == "defaults" and not config.resume:
+        searched = set(space.searched())
+        common["points_to_evaluate"] = [
+            {k: v for k, v in space.defaults().items() if k in searched}
+        ]
     if experiment is not None:
         common.update(study_location(experiment))
     searcher: Searcher

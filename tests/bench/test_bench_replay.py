@@ -213,3 +213,49 @@ def test_live_runs_are_checked_against_the_replay_spread(
     )
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "--live" in result.stderr and "line 2" in result.stderr
+
+
+def test_a_benchmark_replays_every_preset_at_quick_size_and_writes_regrets(
+    tmp_path: Path,
+) -> None:
+    from bench.benchmarks import COLUMNS as REGRET_COLUMNS
+    from bench.benchmarks import METHODS as PRESETS
+    from bench.benchmarks import dehb_available
+
+    out = tmp_path / "replay-mfh3_good.csv"
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.replay", "--benchmark", "mfh3_good", "--quick"]
+        + ["--out", str(out)],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    with open(out) as handle:
+        reader = csv.DictReader(handle)
+        assert tuple(reader.fieldnames or ()) == REGRET_COLUMNS
+        rows = list(reader)
+    methods = {m for m in PRESETS if m != "dehb" or dehb_available()}
+    budgets = {"9", "14", "18", "27"}  # 1/3, 1/2, 2/3 and all of 3 x 9 epochs
+    assert {(r["method"], r["seed"], r["budget"]) for r in rows} == {
+        (m, s, b) for m in methods for s in "01" for b in budgets
+    }
+    for row in rows:  # the 3-d Hartmann's values lie in [-3.86, 0] at full fidelity
+        assert 0 <= float(row["regret"]) <= 3.87, row
+    assert {r["regret"] for r in rows if r["method"] == "random"} != {  # methods differ
+        r["regret"] for r in rows if r["method"] == "default"
+    }
+    assert out.with_suffix(".png").stat().st_size > 1000
+    assert "default: lowest median regret at every budget" in result.stdout
+
+
+def test_the_incumbent_is_the_best_at_the_highest_epoch_reached() -> None:
+    trace = Trace("x", 0)
+    # (value, epoch, truth): a lucky epoch-1 score, then a trial reaching epoch 2 with less
+    for value, epoch, truth in [(0.5, 1, 0.1), (0.9, 1, 0.2), (0.3, 2, 0.6), (0.4, 2, 0.7)]:
+        trace.values.append(value)
+        trace.epochs.append(epoch)
+        trace.truths.append(truth)
+    assert trace.incumbent_truth(6).tolist() == [0.1, 0.2, 0.6, 0.7, 0.7, 0.7]
