@@ -44,6 +44,7 @@ from experiments.tasks import Task  # noqa: E402
 from lensing.cli import NORMAL, QUIET, verbosity  # noqa: E402
 from lensing.errors import LensSearchError  # noqa: E402
 from results.leaderboard import build_leaderboard, format_table, write_leaderboard  # noqa: E402
+from search import tune_state_adapter  # noqa: E402
 from search.cluster import (  # noqa: E402
     ClusterShape,
     check_join,
@@ -51,7 +52,12 @@ from search.cluster import (  # noqa: E402
     connect,
     trial_resources,
 )
-from search.config import CHANGEABLE_ON_RESUME, SearchConfig, check_resume_flags  # noqa: E402
+from search.config import (  # noqa: E402
+    CHANGEABLE_ON_RESUME,
+    GROWABLE_ON_RESUME,
+    SearchConfig,
+    check_resume_flags,
+)
 from search.console import LOG_FILE, library_logs_to_file, trial_output_to_file  # noqa: E402
 from search.launch import (  # noqa: E402
     LaunchWatch,
@@ -193,6 +199,7 @@ def _prepare(task: Task, config: SearchConfig) -> tuple[SearchConfig, str]:
             raise LensSearchError(f"experiment {name!r} is a {saved.task} search, not {task.name}")
         check_resume_flags(config, saved.config, name)
         kept = {k: getattr(config, k) for k in CHANGEABLE_ON_RESUME}
+        kept |= {k: getattr(config, k) for k in GROWABLE_ON_RESUME if k in config.given_settings()}
         config = replace(SearchConfig(**saved.config), **kept)
     check_search_fits(task, config)
     write_private()
@@ -314,6 +321,25 @@ def _fixed_training_args(task: Task, config: SearchConfig) -> dict[str, Any]:
     return fixed
 
 
+def grow_experiment(path: str, samples: int) -> None:
+    """Raise a resumed experiment's sample count to ``samples`` (``--resume --samples N``).
+
+    The saved settings first, then Tune's saved search state (``search.tune_state_adapter``): a
+    later plain ``--resume`` reads the new count from the settings and finishes the growth even
+    if this stopped between the two. Finished trials, the study and the folder stay as they are.
+    """
+    saved = read_settings(path)
+    if saved.config.get("samples") != samples:
+        write_settings(path, replace(saved, config={**saved.config, "samples": samples}))
+    before = tune_state_adapter.saved_samples(path)
+    if before < samples:
+        tune_state_adapter.grow_samples(path, samples)
+        print(
+            f"Growing experiment {experiment_name(path)!r} from {before} to {samples} samples: "
+            "its trials and Optuna study are kept"
+        )
+
+
 def _make_tuner(
     task: Task,
     space: SearchSpace,
@@ -328,6 +354,7 @@ def _make_tuner(
     holds its node's CPUs and GPUs, so the node would never be idle and never scale down.
     """
     if config.resume:
+        grow_experiment(path, config.samples)
         return tune.Tuner.restore(
             path, trainable=trainable, resume_unfinished=True, resume_errored=True
         )
