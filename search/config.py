@@ -98,6 +98,11 @@ class SearchConfig:
         "continue the interrupted experiment --name; with a larger --samples, grow it (its "
         "trials and Optuna study are kept)",
     )
+    warm_start: str | None = option(
+        None,
+        "seed a new search's Optuna study with the finished trials of an earlier experiment "
+        "(a name in --storage, or its folder) of the same task and search space",
+    )
     space: str | None = option(
         None, "JSON or YAML file that narrows ranges or fixes parameters of the search space"
     )

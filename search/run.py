@@ -44,7 +44,7 @@ from experiments.tasks import Task  # noqa: E402
 from lensing.cli import NORMAL, QUIET, verbosity  # noqa: E402
 from lensing.errors import LensSearchError  # noqa: E402
 from results.leaderboard import build_leaderboard, format_table, write_leaderboard  # noqa: E402
-from search import tune_state_adapter  # noqa: E402
+from search import optuna_adapter, tune_state_adapter  # noqa: E402
 from search.cluster import (  # noqa: E402
     ClusterShape,
     check_join,
@@ -77,6 +77,7 @@ from search.outcome import (  # noqa: E402
 from search.searcher import JournalOptunaSearch, PruneAwareOptunaSearch  # noqa: E402
 from search.storage import StorageWatch  # noqa: E402
 from search.summary import summarize  # noqa: E402
+from search.warm_start import seed_study, seeding_line, warm_start_trials  # noqa: E402
 from spaces import SearchSpace  # noqa: E402
 from trainables import make_tune_trainable  # noqa: E402
 
@@ -94,7 +95,8 @@ def make_searcher(
     """Optuna's TPE over the task's space, with the task's metric and mode passed explicitly.
 
     With ``experiment`` (its folder) the study is kept on disk there, named after it
-    (``experiments.study``); without, in memory.
+    (``experiments.study``); without, in memory. With ``--warm-start`` the study is seeded with
+    the other experiment's finished trials (``search.warm_start``).
     """
     common: dict[str, Any] = {
         "space": space.define_by_run,
@@ -109,6 +111,12 @@ def make_searcher(
         searcher = PruneAwareOptunaSearch(**common, max_epochs=config.max_epochs)
     else:
         searcher = JournalOptunaSearch(**common)
+    if config.warm_start and experiment is not None:
+        trials = warm_start_trials(config.warm_start, config.storage, task, space)
+        study = optuna_adapter.searcher_study(searcher)
+        if study is None:  # OptunaSearch creates it when given space, metric and mode
+            raise RuntimeError("the searcher has no study to warm-start")
+        seed_study(study, trials, config.warm_start)
     if config.max_concurrent:
         searcher = ConcurrencyLimiter(searcher, max_concurrent=config.max_concurrent)
     return searcher
@@ -216,6 +224,9 @@ def run_search(task: Task, config: SearchConfig) -> pd.DataFrame:
     config, path = _prepare(task, config)
     check_join(config.address)  # a cluster that cannot be joined is refused before any folder
     space = resolve_space(task, config)
+    if config.warm_start and not config.resume:  # refused before the experiment folder exists
+        seeds = warm_start_trials(config.warm_start, config.storage, task, space)
+        print(seeding_line(config.warm_start, len(seeds)))
     data_path = _data_path(task, config)
     data = task.load_data(data_path, image_size=config.image_size if task.has_backbone else None)
     if not config.resume:
