@@ -340,9 +340,16 @@ def grow_experiment(path: str, samples: int) -> None:
     if this stopped between the two. Finished trials, the study and the folder stay as they are.
     """
     saved = read_settings(path)
+    before = tune_state_adapter.saved_samples(path)
+    if before is None:  # stopped before Tune saved its searcher: resume it as it was first
+        if samples != saved.config.get("samples"):
+            raise LensSearchError(
+                f"--samples {samples}: experiment {experiment_name(path)!r} stopped before its "
+                "search state was saved; --resume it first without --samples, then grow it"
+            )
+        return
     if saved.config.get("samples") != samples:
         write_settings(path, replace(saved, config={**saved.config, "samples": samples}))
-    before = tune_state_adapter.saved_samples(path)
     if before < samples:
         tune_state_adapter.grow_samples(path, samples)
         print(

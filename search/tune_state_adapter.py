@@ -21,7 +21,7 @@ from lensing.errors import LensSearchError
 SEARCH_STATE_PREFIX = "search_gen_state-"
 
 
-def _newest_state(experiment: str) -> tuple[pyarrow.fs.FileSystem, str]:
+def _newest_state(experiment: str) -> tuple[pyarrow.fs.FileSystem, str | None]:
     fs, folder = filesystem(experiment)
     infos = fs.get_file_info(pyarrow.fs.FileSelector(folder))
     names = sorted(
@@ -31,9 +31,7 @@ def _newest_state(experiment: str) -> tuple[pyarrow.fs.FileSystem, str]:
         and info.base_name.startswith(SEARCH_STATE_PREFIX)
         and info.base_name.endswith(".json")
     )
-    if not names:
-        raise LensSearchError(f"{experiment}: no saved search state to grow (Ray Tune's)")
-    return fs, f"{folder}/{names[-1]}"
+    return fs, f"{folder}/{names[-1]}" if names else None
 
 
 def _read(fs: pyarrow.fs.FileSystem, path: str) -> dict[str, Any]:
@@ -44,10 +42,10 @@ def _read(fs: pyarrow.fs.FileSystem, path: str) -> dict[str, Any]:
     return state
 
 
-def saved_samples(experiment: str) -> int:
-    """The sample count Tune's saved search state of ``experiment`` holds."""
+def saved_samples(experiment: str) -> int | None:
+    """The sample count Tune's saved search state of ``experiment`` holds (None: none saved)."""
     fs, path = _newest_state(experiment)
-    return int(_read(fs, path)["total_samples"])
+    return None if path is None else int(_read(fs, path)["total_samples"])
 
 
 def grow_samples(experiment: str, samples: int) -> None:
@@ -59,6 +57,8 @@ def grow_samples(experiment: str, samples: int) -> None:
     import ray.cloudpickle as cloudpickle
 
     fs, path = _newest_state(experiment)
+    if path is None:
+        raise LensSearchError(f"{experiment}: Ray Tune saved no search state yet, nothing to grow")
     state = _read(fs, path)
     if samples < int(state["total_samples"]):
         raise LensSearchError(f"{experiment}: cannot shrink a search to {samples} samples")
