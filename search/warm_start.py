@@ -9,7 +9,9 @@ of two ways (``bench.grow`` measures both; ``WARM_START_HOW`` is the one used):
 - ``"told"``: every finished trial is added as a told trial, with its value, learning curve and
   state, so TPE starts from all it learned (the trials are not trained again).
 
-Seeded trials carry the user attribute ``warm_start_from`` (the other experiment's name).
+``WARM_START_HOW`` is ``"told"``: in ``bench.grow``'s replay it reached each regret with fewer
+epochs than enqueueing the best (figures in ``bench/RESULTS.md``). Seeded trials carry the user
+attribute ``warm_start_from`` (the other experiment's name); the other experiment is only read.
 """
 
 from __future__ import annotations
