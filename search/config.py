@@ -30,6 +30,8 @@ CHANGEABLE_ON_RESUME = ("address", "storage", "name", "resume", "launch_timeout"
 and how long it waits for the cluster's nodes.
 Every other setting is the saved one (Tune restores its searcher, scheduler, sample count, time
 budget and failure policy from the experiment), so a different value is refused."""
+GROWABLE_ON_RESUME = ("samples",)
+"""Settings a resumed search may raise (never lower): ``--samples`` grows the experiment."""
 PATH_SETTINGS = ("data", "space")
 
 
@@ -98,7 +100,16 @@ class SearchConfig:
         None, "experiment name (default: TASK-YYYYmmdd-HHMMSS); an existing one needs --resume"
     )
     seed: int = option(0, "seed of the Optuna sampler and of every trial's training")
-    resume: bool = option(False, "continue the interrupted experiment --name")
+    resume: bool = option(
+        False,
+        "continue the interrupted experiment --name; with a larger --samples, grow it (its "
+        "trials and Optuna study are kept)",
+    )
+    warm_start: str | None = option(
+        None,
+        "seed a new search's Optuna study with the finished trials of an earlier experiment "
+        "(a name in --storage, or its folder) of the same task and search space",
+    )
     space: str | None = option(
         None, "JSON or YAML file that narrows ranges or fixes parameters of the search space"
     )
@@ -279,17 +290,22 @@ def resume_conflicts(config: SearchConfig, saved: dict[str, Any]) -> list[str]:
     """``--flag value (saved: value)`` for every given setting that differs from the saved one.
 
     A resumed search runs with the saved settings; a flag asking for another value would be
-    ignored, so the caller refuses it instead (``CHANGEABLE_ON_RESUME`` may differ).
+    ignored, so the caller refuses it instead (``CHANGEABLE_ON_RESUME`` may differ, and
+    ``GROWABLE_ON_RESUME`` may be larger).
     """
     defaults = {f.name: f.default for f in setting_fields() if f.default is not MISSING}
     conflicts = []
     for name in sorted(config.given_settings() - set(CHANGEABLE_ON_RESUME)):
         value, kept = getattr(config, name), saved.get(name, defaults.get(name))
-        if _same_setting(name, value, kept):
+        if _same_setting(name, value, kept) or _grows(name, value, kept):
             continue
         flag = "--" + name.replace("_", "-")
         conflicts.append(f"{flag} {value} (saved: {kept})")
     return conflicts
+
+
+def _grows(name: str, value: Any, saved: Any) -> bool:
+    return name in GROWABLE_ON_RESUME and saved is not None and value > saved
 
 
 def _same_setting(name: str, value: Any, saved: Any) -> bool:

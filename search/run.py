@@ -44,6 +44,7 @@ from experiments.tasks import Task  # noqa: E402
 from lensing.cli import NORMAL, QUIET, verbosity  # noqa: E402
 from lensing.errors import LensSearchError  # noqa: E402
 from results.leaderboard import build_leaderboard, format_table, write_leaderboard  # noqa: E402
+from search import optuna_adapter, tune_state_adapter  # noqa: E402
 from search.cluster import (  # noqa: E402
     ClusterShape,
     check_join,
@@ -51,7 +52,12 @@ from search.cluster import (  # noqa: E402
     connect,
     trial_resources,
 )
-from search.config import CHANGEABLE_ON_RESUME, SearchConfig, check_resume_flags  # noqa: E402
+from search.config import (  # noqa: E402
+    CHANGEABLE_ON_RESUME,
+    GROWABLE_ON_RESUME,
+    SearchConfig,
+    check_resume_flags,
+)
 from search.console import (  # noqa: E402
     LOG_FILE,
     library_logs_to_file,
@@ -77,6 +83,7 @@ from search.sampler import make_sampler, startup_trials  # noqa: E402
 from search.searcher import JournalOptunaSearch, PruneAwareOptunaSearch  # noqa: E402
 from search.storage import StorageWatch  # noqa: E402
 from search.summary import summarize  # noqa: E402
+from search.warm_start import seed_study, seeding_line, warm_start_trials  # noqa: E402
 from spaces import SearchSpace  # noqa: E402
 from trainables import make_tune_trainable  # noqa: E402
 
@@ -96,7 +103,8 @@ def make_searcher(
     The sampler is ``search.sampler.make_sampler``'s (``--tpe-model``, ``--startup-trials``);
     ``--first-trial defaults`` has the space's defaults trained first (not again on a resume).
     With ``experiment`` (its folder) the study is kept on disk there, named after it
-    (``experiments.study``); without, in memory.
+    (``experiments.study``); without, in memory. With ``--warm-start`` the study is seeded with
+    the other experiment's finished trials (``search.warm_start``).
     """
     startup = config.startup_trials or startup_trials(config.samples)
     sampler = make_sampler(config.seed, startup, rung_model=config.tpe_model == "rung")
@@ -118,6 +126,12 @@ def make_searcher(
         searcher = PruneAwareOptunaSearch(**common, max_epochs=config.max_epochs)
     else:
         searcher = JournalOptunaSearch(**common)
+    if config.warm_start and experiment is not None:
+        trials = warm_start_trials(config.warm_start, config.storage, task, space)
+        study = optuna_adapter.searcher_study(searcher)
+        if study is None:  # OptunaSearch creates it when given space, metric and mode
+            raise RuntimeError("the searcher has no study to warm-start")
+        seed_study(study, trials, config.warm_start)
     if config.max_concurrent:
         searcher = ConcurrencyLimiter(searcher, max_concurrent=config.max_concurrent)
     return searcher
@@ -208,6 +222,7 @@ def _prepare(task: Task, config: SearchConfig) -> tuple[SearchConfig, str]:
             raise LensSearchError(f"experiment {name!r} is a {saved.task} search, not {task.name}")
         check_resume_flags(config, saved.config, name)
         kept = {k: getattr(config, k) for k in CHANGEABLE_ON_RESUME}
+        kept |= {k: getattr(config, k) for k in GROWABLE_ON_RESUME if k in config.given_settings()}
         config = replace(SearchConfig(**saved.config), **kept)
     check_search_fits(task, config)
     write_private()
@@ -224,6 +239,9 @@ def run_search(task: Task, config: SearchConfig) -> pd.DataFrame:
     config, path = _prepare(task, config)
     check_join(config.address)  # a cluster that cannot be joined is refused before any folder
     space = resolve_space(task, config)
+    if config.warm_start and not config.resume:  # refused before the experiment folder exists
+        seeds = warm_start_trials(config.warm_start, config.storage, task, space)
+        print(seeding_line(config.warm_start, len(seeds)))
     data_path = _data_path(task, config)
     data = task.load_data(data_path, image_size=config.image_size if task.has_backbone else None)
     if not config.resume:
@@ -338,6 +356,32 @@ def _fixed_training_args(task: Task, config: SearchConfig) -> dict[str, Any]:
     return fixed
 
 
+def grow_experiment(path: str, samples: int) -> None:
+    """Raise a resumed experiment's sample count to ``samples`` (``--resume --samples N``).
+
+    The saved settings first, then Tune's saved search state (``search.tune_state_adapter``): a
+    later plain ``--resume`` reads the new count from the settings and finishes the growth even
+    if this stopped between the two. Finished trials, the study and the folder stay as they are.
+    """
+    saved = read_settings(path)
+    before = tune_state_adapter.saved_samples(path)
+    if before is None:  # stopped before Tune saved its searcher: resume it as it was first
+        if samples != saved.config.get("samples"):
+            raise LensSearchError(
+                f"--samples {samples}: experiment {experiment_name(path)!r} stopped before its "
+                "search state was saved; --resume it first without --samples, then grow it"
+            )
+        return
+    if saved.config.get("samples") != samples:
+        write_settings(path, replace(saved, config={**saved.config, "samples": samples}))
+    if before < samples:
+        tune_state_adapter.grow_samples(path, samples)
+        print(
+            f"Growing experiment {experiment_name(path)!r} from {before} to {samples} samples: "
+            "its trials and Optuna study are kept"
+        )
+
+
 def _make_tuner(
     task: Task,
     space: SearchSpace,
@@ -352,6 +396,7 @@ def _make_tuner(
     holds its node's CPUs and GPUs, so the node would never be idle and never scale down.
     """
     if config.resume:
+        grow_experiment(path, config.samples)
         return tune.Tuner.restore(
             path, trainable=trainable, resume_unfinished=True, resume_errored=True
         )

@@ -20,6 +20,8 @@ import optuna
 import pytest
 import ray
 from optuna.trial import TrialState
+from ray.tune import Experiment
+from ray.tune.search import Searcher, SearchGenerator
 
 from experiments.study import journal_storage
 from search.optuna_adapter import (
@@ -33,6 +35,7 @@ from search.optuna_adapter import (
 from search.ray_adapter import local_cluster_address, worker_output_to
 from search.rayauth import ACCEPTED, REFUSED, ask_gcs
 from search.searcher import JournalOptunaSearch, PruneAwareOptunaSearch
+from search.tune_state_adapter import grow_samples, saved_samples
 from spaces import SUPERRES_SPACE
 from tests.harness.localcluster import ray_auth_env
 
@@ -191,3 +194,41 @@ def test_worker_output_reaches_the_handler_and_ray_printer_is_put_back(
     assert [name for name, _ in dispatcher.handlers] == before
     record = next(r for r in received if "adapter-pinned-line" in r.get("lines", []))
     assert {"pid", "ip", "task_name"} <= set(record)
+
+
+class _CountingSearcher(Searcher):
+    """The least a Tune searcher is: a config per trial, a state to save."""
+
+    def __init__(self) -> None:
+        super().__init__(metric="loss", mode="min")
+        self.asked = 0
+
+    def suggest(self, trial_id: str) -> dict[str, Any]:
+        self.asked += 1
+        return {"x": self.asked}
+
+    def save(self, checkpoint_path: str) -> None:
+        Path(checkpoint_path).write_text(str(self.asked))
+
+    def restore(self, checkpoint_path: str) -> None:
+        self.asked = int(Path(checkpoint_path).read_text())
+
+
+def test_grown_sample_count_is_what_a_restored_search_generator_reads(tmp_path: Path) -> None:
+    """``tune_state_adapter`` edits the newest ``search_gen_state-*.json``; Tune reads that one."""
+    generator = SearchGenerator(_CountingSearcher())
+    generator.add_configurations(Experiment("grow", run=lambda config: None, num_samples=2))
+    while generator.next_trial() is not None:
+        pass
+    assert generator.is_finished()
+    generator.save_to_dir(str(tmp_path), "2026-01-01_00-00-00")
+    generator.save_to_dir(str(tmp_path), "2026-01-02_00-00-00")  # a resumed session's, newer
+    assert saved_samples(str(tmp_path)) == 2
+
+    grow_samples(str(tmp_path), 5)
+    restored = SearchGenerator(_CountingSearcher())
+    restored.restore_from_dir(str(tmp_path))
+    assert restored.total_samples == 5 and not restored.is_finished()
+    made = [restored.next_trial() for _ in range(4)]
+    assert [t is not None for t in made] == [True, True, True, False]  # three more, then done
+    assert restored.searcher.asked == 5  # the searcher's own state came back and went on

@@ -1,0 +1,64 @@
+"""`--resume --samples N` grows a finished search: same study, same folder, every trial once."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from experiments.study import load_study
+from tests.search.test_search_resume import REPO, search_command, trial_dirs
+
+FIRST, GROWN = 3, 5
+
+
+def run(command: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=900)
+
+
+def test_resume_with_more_samples_grows_the_experiment(
+    tiny_superres_dir: Path, tiny_superres_space: Path, tmp_path: Path
+) -> None:
+    storage = tmp_path / "runs"
+    experiment = storage / "r"
+    first = run(search_command(tiny_superres_dir, tiny_superres_space, storage, samples=FIRST))
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    finished = {p.name: (p / "result.json").read_bytes() for p in trial_dirs(experiment)}
+    assert len(finished) == FIRST
+
+    smaller = run(
+        search_command(tiny_superres_dir, tiny_superres_space, storage, "--resume", samples=2)
+    )
+    assert smaller.returncode == 2
+    assert smaller.stderr.strip().splitlines() == [
+        "search.superres: error: --resume continues 'r' with its saved settings, and these flags "
+        "differ: --samples 2 (saved: 3); drop them (or pass the saved values), or start a new "
+        "experiment with another --name"
+    ]
+
+    grown = run(
+        search_command(tiny_superres_dir, tiny_superres_space, storage, "--resume", samples=GROWN)
+    )
+    assert grown.returncode == 0, grown.stdout[-3000:] + grown.stderr[-3000:]
+    assert f"Growing experiment 'r' from {FIRST} to {GROWN} samples" in grown.stdout
+    table = pd.read_csv(experiment / "leaderboard.csv")
+    assert len(table) == GROWN == table["trial_id"].nunique()
+    assert len(trial_dirs(experiment)) == GROWN
+    for name, before in finished.items():  # kept, not retrained
+        assert (experiment / name / "result.json").read_bytes() == before
+    settings = json.loads((experiment / "lens_search.json").read_text())
+    assert settings["config"]["samples"] == GROWN
+
+    study = load_study(experiment)  # one study: the new trials' numbers continue the old ones
+    ended = [t for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")]
+    assert len(ended) == GROWN
+    assert sorted(t.number for t in ended)[:FIRST] == list(range(FIRST))
+    assert sorted(t.params["lr"] for t in ended) == pytest.approx(sorted(table["config/lr"]))
+
+    again = run(search_command(tiny_superres_dir, tiny_superres_space, storage, "--resume"))
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "Growing" not in again.stdout
+    assert len(pd.read_csv(experiment / "leaderboard.csv")) == GROWN
