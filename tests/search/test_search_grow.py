@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from experiments.study import load_study
-from tests.search.test_search_resume import REPO, search_command, trial_dirs
+from experiments.trials import STATUS_COMPLETED, STATUS_STOPPED
+from search.outcome import EXIT_INTERRUPTED
+from tests.harness.localcluster import kill_sessions
+from tests.search.test_search_resume import (
+    PROGRESS_TIMEOUT_S,
+    REPO,
+    search_command,
+    trial_dirs,
+)
 
 FIRST, GROWN = 3, 5
 
@@ -62,3 +73,37 @@ def test_resume_with_more_samples_grows_the_experiment(
     assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
     assert "Growing" not in again.stdout
     assert len(pd.read_csv(experiment / "leaderboard.csv")) == GROWN
+
+
+def test_an_interrupted_search_resumed_with_more_samples_finishes_and_grows(
+    tiny_superres_dir: Path, tiny_superres_space: Path, tmp_path: Path
+) -> None:
+    storage = tmp_path / "runs"
+    experiment = storage / "r"
+    driver = subprocess.Popen(
+        search_command(tiny_superres_dir, tiny_superres_space, storage, samples=FIRST),
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + PROGRESS_TIMEOUT_S
+        while not list(experiment.glob("*_fn_*/result.json")):  # one epoch reported
+            assert driver.poll() is None, driver.communicate()
+            assert time.monotonic() < deadline, "the search made no progress"
+            time.sleep(0.5)
+        os.kill(driver.pid, signal.SIGINT)  # Ctrl-C: the state is saved, exit 130
+        driver.communicate(timeout=300)
+    finally:
+        kill_sessions({driver.pid})
+    assert driver.returncode == EXIT_INTERRUPTED
+
+    grown = run(
+        search_command(tiny_superres_dir, tiny_superres_space, storage, "--resume", samples=GROWN)
+    )
+    assert grown.returncode == 0, grown.stdout[-3000:] + grown.stderr[-3000:]
+    assert f"Growing experiment 'r' from {FIRST} to {GROWN} samples" in grown.stdout
+    table = pd.read_csv(experiment / "leaderboard.csv")
+    assert len(table) == GROWN == table["trial_id"].nunique()
+    assert set(table["status"]) <= {STATUS_COMPLETED, STATUS_STOPPED}
+    ended = [t for t in load_study(experiment).trials if t.state.name in ("COMPLETE", "PRUNED")]
+    assert len(ended) == GROWN
