@@ -64,14 +64,20 @@ class Limited:
         return self.policy.report(trial_id, epoch, value)
 
 
-def searcher_and_scheduler(table: Table, seed: int, folder: str) -> tuple[Any, Any]:
-    """The project's searcher (its study in ``folder``'s journal) and ASHA, as ``search.run``."""
+def searcher_and_scheduler(
+    table: Table, seed: int, folder: str, resume: bool = False
+) -> tuple[Any, Any]:
+    """The project's searcher (its study in ``folder``'s journal) and ASHA, as ``search.run``.
+
+    ``resume``: the searcher a resumed search restores its state into, which (like the one
+    ``Tuner.restore`` unpickles) does not queue the space's defaults again.
+    """
     from experiments.tasks import TASKS
     from search.config import SearchConfig
     from search.run import make_scheduler, make_searcher
 
     spec = TASKS[table.task]
-    config = SearchConfig(max_epochs=table.max_epochs, seed=seed)
+    config = SearchConfig(max_epochs=table.max_epochs, seed=seed, resume=resume)
     np.random.seed(seed)  # ASHA draws its bracket from NumPy's global generator
     return make_searcher(spec, table.space, config, folder), make_scheduler(spec, config)
 
@@ -110,7 +116,7 @@ def run_method(
             play(table, oracle, searcher, scheduler, samples, workers, trace)
             saved = f"{root}/searcher.pkl"
             searcher.save(saved)
-            restored, _ = searcher_and_scheduler(table, seed, folder)
+            restored, _ = searcher_and_scheduler(table, seed, folder, resume=True)
             restored.restore(saved)
             return play(table, oracle, restored, scheduler, samples, workers, trace)
         if method != "cold":

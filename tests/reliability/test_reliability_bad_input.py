@@ -416,8 +416,8 @@ CASES = [
     Case(
         "resume-other-seed",
         "superres",
-        resume("--seed", "7", "--samples", "3"),
-        "these flags differ: --samples 3 (saved: 1), --seed 7 (saved: 0)",
+        resume("--seed", "7", "--max-epochs", "3"),
+        "these flags differ: --max-epochs 3 (saved: 1), --seed 7 (saved: 0)",
     ),
     Case(
         "resume-other-data",

@@ -62,7 +62,9 @@ def test_warm_start_seeds_the_new_study_and_leaves_the_other_alone(
         assert len(seeded) == len(ended) == SOURCE
         assert sorted(t.params["lr"] for t in seeded) == sorted(t.params["lr"] for t in ended)
         assert {t.state.name for t in seeded} <= {"COMPLETE", "PRUNED"}
-        assert [t.number for t in seeded] == list(range(SOURCE))  # told before the first ask
+        # Told before the first ask; trial 0 is the space's defaults, queued first
+        # (--first-trial defaults) and trained as this search's first trial.
+        assert [t.number for t in seeded] == list(range(1, SOURCE + 1))
     else:
         assert 1 <= len(seeded) <= min(WARM_START_BEST, SOURCE)
         trained = sorted(table["config/lr"])
