@@ -167,23 +167,35 @@ def test_the_adapter_reads_the_autoscaler_s_report_and_config(
     assert set(config["available_node_types"]) == {FAKE_HEAD_TYPE, WORKER_TYPE}
 
 
-def test_a_head_without_an_autoscaling_config_is_a_fixed_cluster(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Every head runs Ray's monitor, which reports without an autoscaler config: not elastic."""
-    import ray
+FIXED_HEAD_PROBE = """
+import json, time, ray
+from search.autoscaler_adapter import autoscaler_config, autoscaler_status
+from search.cluster import cluster_shape
+ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=False)
+deadline = time.monotonic() + 60
+while (status := autoscaler_status()) is None and time.monotonic() < deadline:
+    time.sleep(0.5)
+shape = cluster_shape()
+print(json.dumps({"report": status is not None, "config": autoscaler_config(status or {}),
+                  "autoscaling": shape.autoscaling, "launchable": len(shape.launchable)}))
+"""
 
-    from search.cluster import cluster_shape
 
-    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/ray_bootstrap_config.yaml
-    ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=False)
-    try:
-        status = wait_for(autoscaler_status, 60, "the monitor's first report")
-        assert autoscaler_config(status) is None
-        shape = cluster_shape()
-    finally:
-        ray.shutdown()
-    assert not shape.autoscaling and shape.launchable == ()
+def test_a_head_without_an_autoscaling_config_is_a_fixed_cluster(tmp_path: Path) -> None:
+    """Every head runs Ray's monitor, which reports without an autoscaler config: not elastic.
+
+    In a fresh interpreter with a HOME of its own (no ~/ray_bootstrap_config.yaml; Ray caches
+    the auth token it reads from HOME, so this process's Ray must not see another HOME).
+    """
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    done = subprocess.run(
+        [sys.executable, "-c", FIXED_HEAD_PROBE],
+        cwd=REPO, env={**env, "HOME": str(tmp_path)}, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found == {"report": True, "config": None, "autoscaling": False, "launchable": 0}
 
 
 def test_an_impossible_request_is_refused_before_anything_is_created(
