@@ -29,17 +29,22 @@ _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 @contextmanager
-def library_logs_to_file(log_file: Path, verbosity: int) -> Iterator[None]:
+def library_logs_to_file(
+    log_file: Path, verbosity: int, console_filter: logging.Filter | None = None
+) -> Iterator[None]:
     """Log Ray, Optuna, Python warnings and the project's messages to ``log_file``.
 
     Below ``--verbose`` the libraries' console handlers are replaced by one that shows errors
-    only. Everything is put back afterwards (a notebook or a test keeps its logging).
+    only, and only those ``console_filter`` lets through (the log file gets them all).
+    Everything is put back afterwards (a notebook or a test keeps its logging).
     """
     log_file.parent.mkdir(parents=True, exist_ok=True)
     to_file = logging.FileHandler(log_file)
     to_file.setFormatter(logging.Formatter(_FORMAT))
     errors = logging.StreamHandler()
     errors.setLevel(logging.ERROR)
+    if console_filter is not None:
+        errors.addFilter(console_filter)
     saved = [_save(logging.getLogger(name)) for name in (*LIBRARY_LOGGERS, *PACKAGES)]
     logging.captureWarnings(True)
     for name in LIBRARY_LOGGERS:

@@ -81,7 +81,7 @@ from search.outcome import (  # noqa: E402
 )
 from search.sampler import make_sampler, startup_trials  # noqa: E402
 from search.searcher import JournalOptunaSearch, PruneAwareOptunaSearch  # noqa: E402
-from search.storage import StorageWatch  # noqa: E402
+from search.storage import LostStorageFailures, StorageWatch  # noqa: E402
 from search.summary import summarize  # noqa: E402
 from search.warm_start import seed_study, seeding_line, warm_start_trials  # noqa: E402
 from spaces import SearchSpace  # noqa: E402
@@ -292,7 +292,9 @@ def _fit(
     # Ray is shut down inside both blocks: what workers printed last, and what Ray logs while
     # stopping, arrive after fit() returns and must still go to the log file.
     with (
-        library_logs_to_file(log_file, verbosity()),
+        library_logs_to_file(
+            log_file, verbosity(), console_filter=LostStorageFailures(path, SETTINGS_FILE)
+        ),
         trial_output_to_file(verbosity(), shutdown_ray=started_ray),
     ):
         orphans = set_aside_orphans(path) if config.resume else None

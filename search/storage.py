@@ -6,15 +6,18 @@ Where experiments live and how they are checked before a search starts is
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any
 
 import pyarrow.fs
 from ray.tune import Callback
 
-from experiments.storage import experiment_name, storage_problem
+from experiments.storage import experiment_name, filesystem, storage_problem
 from lensing.errors import LensSearchError
 
+# What Ray's StorageContext raises when a trial saves into an experiment folder that is gone.
+RAY_STORAGE_FAILURE = "Unable to set up cluster storage"
 LOCAL_PROBE_EVERY_S = 1.0
 REMOTE_PROBE_EVERY_S = 30.0
 
@@ -55,3 +58,29 @@ class StorageWatch(Callback):
                 f"state is kept: fix the storage, then continue with --resume "
                 f"--name {experiment_name(folder)}"
             )
+
+
+class LostStorageFailures(logging.Filter):
+    """Keeps off the console the trial failures that a lost experiment folder causes.
+
+    A trial that saves a checkpoint just after its experiment folder went away fails in Ray
+    before ``StorageWatch`` next probes, and Ray logs that failure with a page of traceback.
+    The search then stops with ``StorageWatch``'s one line, which says what happened and how
+    to continue; the traceback stays in the search log. A storage failure while the folder is
+    still writable from here (storage the workers cannot reach) is not hidden.
+    """
+
+    def __init__(self, experiment: str, must_hold: str) -> None:
+        super().__init__()
+        self.experiment = experiment
+        self.must_hold = must_hold
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if RAY_STORAGE_FAILURE not in f"{record.getMessage()} {error}":
+            return True
+        try:
+            fs, folder = filesystem(self.experiment)
+        except LensSearchError:
+            return True
+        return storage_problem(fs, folder, self.must_hold) is None

@@ -8,14 +8,20 @@ is the fix; the search then resumes from the state it last saved.
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
+from experiments.settings import SETTINGS_FILE
 from experiments.trials import STATUS_COMPLETED
+from lensing.cli import NORMAL
+from search.console import library_logs_to_file
+from search.storage import LostStorageFailures
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = 2
@@ -84,3 +90,37 @@ def test_unwritable_storage_stops_the_search_and_resume_finishes_it(
         assert after[name][: len(epochs)] == epochs
         assert len(after[name]) - len(set(after[name])) <= 1, after[name]
         assert sorted(set(after[name])) == list(range(1, EPOCHS + 1))
+
+
+def _log_trial_storage_failure() -> None:
+    """What Ray's controller logs when a trial's checkpoint finds no experiment folder."""
+    try:
+        raise RuntimeError("Unable to set up cluster storage with the following settings: ...")
+    except RuntimeError as failure:
+        logging.getLogger("ray.tune.execution.tune_controller").error(
+            "Trial task failed for trial t1", exc_info=failure
+        )
+
+
+def test_a_trial_failing_on_lost_storage_stays_off_the_console_but_not_out_of_the_log(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The race CI met: a trial saved between the folder going away and the watch's probe."""
+    experiment, log = tmp_path / "runs" / "s", tmp_path / "search.log"
+    experiment.mkdir(parents=True)
+    (experiment / SETTINGS_FILE).write_text("{}")
+    only_real = LostStorageFailures(str(experiment), SETTINGS_FILE)
+    with library_logs_to_file(log, NORMAL, console_filter=only_real):
+        _log_trial_storage_failure()  # the folder is there: workers cannot reach it, say so
+        shown_while_there = capfd.readouterr().err
+        (tmp_path / "runs").rename(tmp_path / "runs-aside")
+        _log_trial_storage_failure()
+        logging.getLogger("ray.tune").error("an unrelated Ray error")
+        shown_when_gone = capfd.readouterr().err
+
+    assert "Traceback" in shown_while_there
+    assert "Unable to set up cluster storage" in shown_while_there
+    assert "Unable to set up cluster storage" not in shown_when_gone
+    assert "Traceback" not in shown_when_gone
+    assert "an unrelated Ray error" in shown_when_gone
+    assert log.read_text().count("Trial task failed for trial t1") == 2
