@@ -93,6 +93,11 @@ def main_for(task_name: str, argv: Sequence[str] | None = None) -> None:
 
     def main(args: Sequence[str] | None) -> int:
         config = parse_config(task, args)
+        if config.dry_run:
+            from search.plan import dry_run
+
+            print(dry_run(task, config, command=f"search.{task_name}"))
+            return 0
         try:
             status = exit_status(run_search(task, config))
         except NodesDidNotCome as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import socket
 from dataclasses import dataclass
@@ -254,6 +255,14 @@ def trial_resources(
     raise LensSearchError(
         f"{request} cannot be scheduled: no node has both ({'; '.join(_describe_types(shape))})"
     )
+
+
+def trials_per_node(cpus: float, gpus: float, resources: dict[str, float]) -> int:
+    """How many trials of ``resources`` fit on a node of ``cpus`` and ``gpus``."""
+    fits = [math.floor(cpus / resources["cpu"])] if resources["cpu"] > 0 else []
+    if resources["gpu"] > 0:
+        fits.append(math.floor(gpus / resources["gpu"]))
+    return max(0, min(fits, default=0))
 
 
 def _describe_types(shape: ClusterShape) -> list[str]:

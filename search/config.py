@@ -25,7 +25,7 @@ MAX_NAME_LENGTH = 100
 MAX_SEED = 2**32 - 1
 """NumPy's RandomState (Optuna's TPE sampler, keras.utils.set_random_seed, scikit-learn's split)
 accepts seeds 0..2**32-1, and so do the trials' own generators (``default_rng([seed, epoch])``)."""
-CHANGEABLE_ON_RESUME = ("address", "storage", "name", "resume", "launch_timeout")
+CHANGEABLE_ON_RESUME = ("address", "storage", "name", "resume", "launch_timeout", "dry_run")
 """Flags a resumed search may give differently: where the cluster and the experiment are found,
 and how long it waits for the cluster's nodes.
 Every other setting is the saved one (Tune restores its searcher, scheduler, sample count, time
@@ -138,6 +138,11 @@ class SearchConfig:
     max_failures: int = option(
         2, "times a failing trial is retried from its last checkpoint before it is marked errored"
     )
+    dry_run: bool = option(
+        False,
+        "print the plan (data, space, budget, resources, an estimated wall time measured on this "
+        "machine) and exit, creating nothing",
+    )
     launch_timeout: float = option(
         900.0,
         "seconds trials may wait with none running (nodes launching on an autoscaling cluster) "
@@ -202,6 +207,10 @@ class SearchConfig:
                 f"--startup-trials must be at least 1, got {self.startup_trials}",
             ),
             (not self.resume or bool(self.name), "--resume needs the --name of the experiment"),
+            (
+                not (self.resume and self.dry_run),
+                "--dry-run plans a new search; it cannot be used with --resume",
+            ),
             (
                 0 <= self.seed <= MAX_SEED,
                 f"--seed must be between 0 and 2**32-1 ({MAX_SEED}), got {self.seed}",

@@ -51,6 +51,7 @@ from search.cluster import (  # noqa: E402
     cluster_shape,
     connect,
     trial_resources,
+    trials_per_node,
 )
 from search.config import (  # noqa: E402
     CHANGEABLE_ON_RESUME,
@@ -64,6 +65,7 @@ from search.console import (  # noqa: E402
     prints_worker_output,
     trial_output_to_file,
 )
+from search.eta import EtaReporter  # noqa: E402
 from search.launch import (  # noqa: E402
     LaunchWatch,
     NodesDidNotCome,
@@ -79,6 +81,7 @@ from search.outcome import (  # noqa: E402
     trial_errors,
     was_interrupted,
 )
+from search.plan import cost_line, rungs  # noqa: E402
 from search.sampler import make_sampler, startup_trials  # noqa: E402
 from search.searcher import JournalOptunaSearch, PruneAwareOptunaSearch  # noqa: E402
 from search.storage import LostStorageFailures, StorageWatch  # noqa: E402
@@ -157,12 +160,20 @@ def study_location(experiment: str) -> dict[str, Any]:
     return {"journal": str(folder / JOURNAL_FILE), "study_name": name, "mirror": mirror}
 
 
-def make_reporter(task: Task, space: SearchSpace, level: int = NORMAL) -> tune.ProgressReporter:
-    """Ray Tune's live table: status, epoch, metric and every searched parameter of each trial.
+def make_reporter(
+    task: Task, space: SearchSpace, config: SearchConfig, level: int = NORMAL
+) -> tune.ProgressReporter:
+    """Ray Tune's live table: status, epoch, metric and every searched parameter of each trial,
+    under the status line of epochs done and the ETA (``search.eta``).
 
     ``--quiet`` shows no table (only the summary at the end).
     """
-    return tune.CLIReporter(
+    return EtaReporter(
+        samples=config.samples,
+        max_epochs=config.max_epochs,
+        rungs=rungs(config),
+        reduction_factor=config.reduction_factor,
+        epoch_attr=EPOCH_ATTR,
         metric_columns={EPOCH_ATTR: "epoch", task.metric: task.metric, "time_total_s": "s"},
         parameter_columns=short_columns(space.searched()),
         max_column_length=12,
@@ -238,6 +249,9 @@ def run_search(task: Task, config: SearchConfig) -> pd.DataFrame:
     started = time.time()
     config, path = _prepare(task, config)
     check_join(config.address)  # a cluster that cannot be joined is refused before any folder
+    warning = cost_line(task, config)
+    if warning is not None:
+        print(warning, flush=True)
     space = resolve_space(task, config)
     if config.warm_start and not config.resume:  # refused before the experiment folder exists
         seeds = warm_start_trials(config.warm_start, config.storage, task, space)
@@ -325,7 +339,7 @@ def _pending_trials(
     """
     name = "TUNE_MAX_PENDING_TRIALS_PG"
     slots = sum(
-        (offer.max_workers or 0) * _trials_per_node(offer.cpus, offer.gpus, resources)
+        (offer.max_workers or 0) * trials_per_node(offer.cpus, offer.gpus, resources)
         for offer in shape.launchable
     )
     if not shape.autoscaling or slots < 2 or name in os.environ:
@@ -337,14 +351,6 @@ def _pending_trials(
         yield
     finally:
         os.environ.pop(name, None)
-
-
-def _trials_per_node(cpus: float, gpus: float, resources: dict[str, float]) -> int:
-    """How many trials of ``resources`` fit on a node of ``cpus`` and ``gpus``."""
-    fits = [math.floor(cpus / resources["cpu"])] if resources["cpu"] > 0 else []
-    if resources["gpu"] > 0:
-        fits.append(math.floor(gpus / resources["gpu"]))
-    return max(0, min(fits, default=0))
 
 
 def _fixed_training_args(task: Task, config: SearchConfig) -> dict[str, Any]:
@@ -430,7 +436,7 @@ def _make_tuner(
                 checkpoint_score_attribute=task.metric,
                 checkpoint_score_order=task.mode,
             ),
-            progress_reporter=make_reporter(task, space, verbosity()),
+            progress_reporter=make_reporter(task, space, config, verbosity()),
             callbacks=[
                 StorageWatch(must_hold=SETTINGS_FILE),
                 TBXLoggerCallback(),

@@ -1,0 +1,606 @@
+"""What a search will do and cost, known before its first trial (``--dry-run``, the cost line).
+
+The estimate rests on measurements on this machine, never on a table of typical speeds:
+``trainables.cost`` trains the space's default and largest configurations for two short epochs
+on random images of the trial's shape, in as many processes at once as trials would run here,
+and counts the multiply-adds of configurations sampled from the space; a sampled configuration's
+epoch costs what the two measured ones say at its multiply-adds. If the data must be simulated,
+a few lenses are simulated here and timed. ASHA is then replayed on those costs (``replay_asha``:
+Ray's rule, trials of random quality, as many at once as the cluster runs) for the epochs it
+trains and the wall time they take.
+"""
+
+from __future__ import annotations
+
+import glob
+import hashlib
+import heapq
+import json
+import logging
+import math
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from io import StringIO
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from lensing.errors import LensSearchError
+from search.cluster import ClusterShape, NodeOffer, trial_resources, trials_per_node
+from search.memory import largest_value, machine_memory
+
+if TYPE_CHECKING:
+    from experiments.tasks import Task
+    from search.config import SearchConfig
+    from spaces import SearchSpace
+
+SHORT_EPOCH, LONG_EPOCH = 2, 6
+"""Batches of the two timed epoch lengths (what every epoch pays, what each image adds)."""
+SIZED_SAMPLES = 24
+"""Configurations sampled from the space whose multiply-adds place them between the two timed."""
+REPLAYS = 200
+REPLAYED_TRIALS = 20_000
+"""At most this many trials replayed in all (fewer replays of a search of many samples)."""
+RAY_START_S = 15.0
+"""Starting an embedded Ray and its first workers (measured: 10-20 s on 2 cores)."""
+SIM_SAMPLE = 4
+"""Lenses per class (pairs / 3 for super-resolution) simulated to time the simulation."""
+EVENING_S = 4 * 3600.0
+"""A laptop's evening; a search estimated at more than ``FAR_BEYOND`` of these gets a line."""
+FAR_BEYOND = 2.0
+SLOWEST_IMAGE_S = 1.0
+"""Seconds per training image beyond the slowest trial step of the spaces on a 2-core CPU
+(InceptionResNetV2 at 299 px; at 128 px it is about 0.17 s); a screen for ``cost_line`` only."""
+COST_CACHE = "costs"
+
+
+@dataclass(frozen=True)
+class DataPlan:
+    """The data a search trains on: where, whether it must be simulated, and its sizes."""
+
+    description: str
+    train: int
+    val: int
+    to_simulate: int = 0
+    """Images (or LR/HR pairs) the search simulates first; 0 when the data exist."""
+    simulate: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class Budget:
+    """The epochs a search may train, and what ASHA is expected to train of them."""
+
+    samples: int
+    max_epochs: int
+    rungs: tuple[int, ...]
+    concurrent: int
+    expected_epochs: float
+    wall_s: float
+    """The trials' wall time when ``epoch_costs`` (below) hold; 0 without costs."""
+
+
+@dataclass(frozen=True)
+class Costs:
+    """Measured on this machine: seconds per epoch and once per trial, and the simulation."""
+
+    default_epoch_s: float
+    largest_epoch_s: float
+    mean_epoch_s: float
+    once_s: float
+    epoch_s: tuple[float, ...]
+    """The epoch cost of each configuration sampled from the space (what ASHA is replayed on)."""
+    simulate_s: float
+    measured_on: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    task: str
+    data: DataPlan
+    space_lines: tuple[str, ...]
+    resources: str
+    concurrent: int
+    budget: Budget
+    costs: Costs | None
+
+    @property
+    def wall_s(self) -> float:
+        if self.costs is None:
+            return 0.0
+        return self.costs.simulate_s + RAY_START_S + self.budget.wall_s
+
+
+def rungs(config: SearchConfig) -> tuple[int, ...]:
+    """The epochs at which ASHA compares trials (Ray's ``_Bracket`` milestones)."""
+    count = int(
+        math.log(config.max_epochs / config.grace_period) / math.log(config.reduction_factor) + 1
+    )
+    return tuple(config.grace_period * config.reduction_factor**k for k in range(count))
+
+
+def replay_asha(
+    samples: int,
+    max_epochs: int,
+    milestones: tuple[int, ...],
+    reduction_factor: int,
+    concurrent: int,
+    trial_cost: Callable[[np.random.Generator], tuple[float, float]] | None = None,
+    replays: int = REPLAYS,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Mean epochs trained and mean wall time of ``samples`` trials under ASHA.
+
+    Each trial has a random quality that its score shows at every rung, and at a rung it stops
+    where Ray's ASHA stops it: below the ``1 - 1/reduction_factor`` quantile of the scores
+    recorded there before it. ``concurrent`` trials run at once; ``trial_cost(rng)`` gives a
+    trial's (once, per-epoch) seconds (default: 0 and 1, the wall time in epochs).
+    """
+    rng = np.random.default_rng(seed)
+    replays = max(10, min(replays, REPLAYED_TRIALS // samples))
+    cost = trial_cost or (lambda _: (0.0, 1.0))
+    epochs_total, walls = 0.0, []
+    for _ in range(replays):
+        recorded: dict[int, list[float]] = {m: [] for m in milestones}
+        quality = rng.random(samples)
+        costs = [cost(rng) for _ in range(samples)]
+        events: list[tuple[float, int, int]] = []  # (time an epoch ends, trial, epoch)
+        started = 0
+        for _slot in range(min(concurrent, samples)):
+            once, per_epoch = costs[started]
+            heapq.heappush(events, (once + per_epoch, started, 1))
+            started += 1
+        end = 0.0
+        while events:
+            now, trial, epoch = heapq.heappop(events)
+            end = max(end, now)
+            epochs_total += 1
+            go_on = epoch < max_epochs
+            if epoch in recorded:
+                scores = recorded[epoch]
+                cutoff = np.percentile(scores, (1 - 1 / reduction_factor) * 100) if scores else None
+                go_on = go_on and (cutoff is None or quality[trial] >= cutoff)
+                scores.append(float(quality[trial]))
+            if go_on:
+                heapq.heappush(events, (now + costs[trial][1], trial, epoch + 1))
+            elif started < samples:
+                once, per_epoch = costs[started]
+                heapq.heappush(events, (now + once + per_epoch, started, 1))
+                started += 1
+        walls.append(end)
+    return epochs_total / replays, float(np.mean(walls))
+
+
+def make_plan(
+    task: Task, config: SearchConfig, measure: bool = True, keep_costs: bool = False
+) -> Plan:
+    """The plan of a new search with ``config``; with ``measure``, timed on this machine.
+
+    Creates nothing (no experiment, no data set; a timed simulation runs in a temporary folder
+    that is removed), except, with ``keep_costs``, the record of the timings.
+    """
+    space = task.searched_space(config.space, weights=config.weights, backbone=config.backbone)
+    data = plan_data(task, config)
+    shape, where = _cluster(config)
+    resources = trial_resources(
+        shape, config.cpus_per_trial, config.gpus_per_trial, config.memory_per_trial
+    )
+    concurrent = _concurrent(shape, resources, config)
+    costs = measure_costs(task, config, space, data, concurrent, keep_costs) if measure else None
+    budget = plan_budget(config, concurrent, costs)
+    per_trial = f"{resources['cpu']:g} CPU, {resources['gpu']:g} GPU"
+    if "memory" in resources:
+        per_trial += f", {resources['memory'] / 2**30:g} GiB"
+    return Plan(
+        task=task.name,
+        data=data,
+        space_lines=tuple(describe_param(space[name]) for name in space.names()),
+        resources=f"{per_trial} per trial on {where}",
+        concurrent=concurrent,
+        budget=budget,
+        costs=costs,
+    )
+
+
+def plan_budget(config: SearchConfig, concurrent: int, costs: Costs | None) -> Budget:
+    milestones = rungs(config)
+    trial_cost = None
+    if costs is not None:
+        epoch_s, once = costs.epoch_s, costs.once_s
+        trial_cost = lambda rng: (once, float(epoch_s[int(rng.integers(len(epoch_s)))]))  # noqa: E731
+    epochs, wall = replay_asha(
+        config.samples,
+        config.max_epochs,
+        tuple(m for m in milestones if m < config.max_epochs),
+        config.reduction_factor,
+        concurrent,
+        trial_cost,
+    )
+    return Budget(
+        samples=config.samples,
+        max_epochs=config.max_epochs,
+        rungs=milestones,
+        concurrent=concurrent,
+        expected_epochs=epochs,
+        wall_s=wall if costs is not None else 0.0,
+    )
+
+
+def describe_param(param: Any) -> str:
+    """One line per parameter: its range, choices or fixed value, and its default."""
+    kind = type(param).__name__
+    if kind == "FixedParam":
+        return f"{param.name}: fixed at {param.value}"
+    if kind == "ChoiceParam":
+        text = "one of " + ", ".join(str(c) for c in param.choices)
+    else:
+        text = f"{param.low:g} .. {param.high:g}{', log scale' if param.log else ''}"
+    return f"{param.name}: {text} (default {param.default_value()})"
+
+
+def plan_data(task: Task, config: SearchConfig) -> DataPlan:
+    """The data's sizes from the folder, or from the settings of the data set to simulate."""
+    from lensing.cache import cache_root, dataset_key
+    from lensing.output import MANIFEST
+    from lensing.simulate import DEFAULT_TEST_FRACTION, DEFAULT_VAL_FRACTION, size_of_test_split
+
+    if config.data is not None:
+        return _existing_data(task, Path(config.data).expanduser())
+    settings = dict(task.default_simulation)
+    if task.has_backbone:
+        settings.update(
+            {k: v for k, v in (("per_class", config.per_class), ("size", config.sim_size)) if v}
+        )
+    key = dataset_key(task.name, {"test_fraction": DEFAULT_TEST_FRACTION, **settings})
+    folder = cache_root() / f"{task.name}-{key}"
+    if (folder / MANIFEST).is_file():
+        return _existing_data(task, folder, cached=True)
+    if task.has_backbone:
+        per_class, size = int(settings["per_class"]), int(settings["size"])
+        val = round(per_class * DEFAULT_VAL_FRACTION)
+        test = size_of_test_split(per_class, DEFAULT_TEST_FRACTION)
+        return DataPlan(
+            description=f"to be simulated into {folder}: {per_class} lenses per class at "
+            f"{size} px ({3 * (per_class - val)} train, {3 * val} val, {3 * test} test)",
+            train=3 * (per_class - val),
+            val=3 * val,
+            to_simulate=3 * (per_class + test),
+            simulate={"per_class": SIM_SAMPLE, "size": size, "preset": settings["preset"]},
+        )
+    pairs = int(settings["pairs"])
+    test = size_of_test_split(pairs, DEFAULT_TEST_FRACTION)
+    val = round(pairs * 0.1)
+    return DataPlan(
+        description=f"to be simulated into {folder}: {pairs} LR/HR pairs ({pairs - val} train, "
+        f"{val} val, {test} test)",
+        train=pairs - val,
+        val=val,
+        to_simulate=pairs + test,
+        simulate={"pairs": 3 * SIM_SAMPLE},
+    )
+
+
+def _existing_data(task: Task, folder: Path, cached: bool = False) -> DataPlan:
+    from lensing.layout import ALL, SuperResLayout, find_layout
+
+    if not folder.exists():
+        raise LensSearchError(f"--data {folder}: no such folder")
+    layout = find_layout(folder)
+    if isinstance(layout, SuperResLayout) != (not task.has_backbone):
+        kind = "super-resolution" if isinstance(layout, SuperResLayout) else "classification"
+        raise LensSearchError(f"--data {folder}: a {kind} data set, not one for {task.name}")
+    if isinstance(layout, SuperResLayout):
+        counts = {split: len(pairs) for split, pairs in layout.pairs.items()}
+        val_fraction, unit = 0.1, "LR/HR pairs"
+    else:
+        counts = {s: sum(len(f) for f in by.values()) for s, by in layout.files.items()}
+        val_fraction, unit = 0.2, "images"
+    if ALL in counts:
+        val = round(counts[ALL] * val_fraction)
+        train = counts[ALL] - val
+    else:
+        train, val = counts.get("train", 0), counts.get("val", 0)
+    found = "found in the cache" if cached else "found"
+    return DataPlan(
+        description=f"{found} at {folder}: {train} train and {val} val {unit}",
+        train=train,
+        val=val,
+    )
+
+
+def _cluster(config: SearchConfig) -> tuple[ClusterShape, str]:
+    """The cluster's shape: from Ray on ``--address``, else this machine's (no Ray started)."""
+    if config.address is None:
+        cpus, gpus = float(os.cpu_count() or 1), float(len(glob.glob("/dev/nvidia[0-9]*")))
+        memory = machine_memory()
+        node = NodeOffer("this machine", cpus, gpus, float(memory) if memory else None)
+        return ClusterShape(1, cpus, gpus, cpus, gpus, alive=(node,)), (
+            f"this machine ({cpus:g} CPUs, {gpus:g} GPUs; an embedded Ray)"
+        )
+    import ray
+
+    from search.cluster import check_join, cluster_shape, connect
+
+    check_join(config.address)
+    connect(config.address, print_worker_output=False)
+    try:
+        shape = cluster_shape()
+    finally:
+        ray.shutdown()
+    where = f"the cluster at {config.address} ({shape.nodes} alive nodes, "
+    where += f"{shape.total_cpus:g} CPUs, {shape.total_gpus:g} GPUs"
+    if shape.launchable:
+        where += "; the autoscaler can add " + "; ".join(n.describe() for n in shape.launchable)
+    return shape, where + ")"
+
+
+def _concurrent(shape: ClusterShape, resources: dict[str, float], config: SearchConfig) -> int:
+    """Trials at once: alive nodes and every node the autoscaler may launch, full."""
+    slots = sum(trials_per_node(n.cpus, n.gpus, resources) for n in shape.alive)
+    slots += sum(
+        (n.max_workers or 0) * trials_per_node(n.cpus, n.gpus, resources) for n in shape.launchable
+    )
+    return max(1, min(slots, config.samples, config.max_concurrent or config.samples))
+
+
+def cpu_model() -> str:
+    """This machine's CPU model as the OS names it."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "an unknown CPU"
+
+
+def measure_costs(
+    task: Task,
+    config: SearchConfig,
+    space: SearchSpace,
+    data: DataPlan,
+    concurrent: int,
+    keep: bool = False,
+) -> Costs:
+    """Time the default and the largest configuration here, and the simulation if needed."""
+    searched = set(space.searched())
+    default = space.defaults()
+    largest = dict(default)
+    for name in searched:
+        value = largest_value(space[name])
+        if value is not None:
+            largest[name] = type(default[name])(value) if default[name] is not None else value
+    rng = np.random.default_rng(config.seed)
+    sized = [default, largest] + [space.sample(rng) for _ in range(SIZED_SAMPLES)]
+    spec = {
+        "task": task.name,
+        "timed": [[default, SHORT_EPOCH], [default, LONG_EPOCH], [largest, SHORT_EPOCH]],
+        "sized": sized,
+        "train": data.train,
+        "val_share": round(data.val / max(1, data.train), 2),
+        "image_size": config.image_size if task.has_backbone else None,
+        "backbone": config.backbone,
+        "weights": config.weights,
+        "threads": max(1, math.ceil(config.cpus_per_trial)),
+    }
+    here = min(concurrent, os.cpu_count() or 1) if config.address is None else 1
+    results = _run_cost_processes(spec, max(1, int(here)), keep)
+
+    def seconds(index: int) -> tuple[float, float]:
+        runs = [r["timed"][index] for r in results]
+        return float(np.mean([t["train_images"] for t in runs])), float(
+            np.mean([t["epoch_s"] for t in runs])
+        )
+
+    (n_short, t_short), (n_long, t_long), (n_large, t_large) = seconds(0), seconds(1), seconds(2)
+    per_image = max(0.0, (t_long - t_short) / (n_long - n_short)) if n_long > n_short else 0.0
+    if per_image == 0.0:
+        per_image = t_long / n_long
+    every_epoch = max(0.0, t_short - per_image * n_short)
+    per_image_large = max(0.0, t_large - every_epoch) / n_large
+    adds = results[0]["multiply_adds"]
+    per_image_sampled = [
+        _power_law(a, (adds[0], per_image), (adds[1], per_image_large)) for a in adds[2:]
+    ]
+    once = float(np.mean([t["once_s"] for r in results for t in r["timed"]]))
+    epoch_s = tuple(every_epoch + c * data.train for c in per_image_sampled)
+    gpu = "" if glob.glob("/dev/nvidia[0-9]*") else ", no GPU"
+    return Costs(
+        default_epoch_s=every_epoch + per_image * data.train,
+        largest_epoch_s=every_epoch + per_image_large * data.train,
+        mean_epoch_s=float(np.mean(epoch_s)),
+        once_s=once,
+        epoch_s=epoch_s,
+        simulate_s=time_simulation(task, data) if data.to_simulate else 0.0,
+        measured_on=f"{cpu_model()}, {os.cpu_count()} CPUs{gpu}",
+    )
+
+
+def _power_law(adds: float, low: tuple[float, float], high: tuple[float, float]) -> float:
+    """The per-image cost at ``adds`` on the power law through the two measured points.
+
+    Time grows slower than the multiply-adds on a CPU (a wider layer uses its cores better),
+    so the law is fitted, not assumed linear; equal multiply-adds (a fixed architecture) give
+    the mean of the two.
+    """
+    (a0, c0), (a1, c1) = low, high
+    if min(a0, a1, adds, c0, c1) <= 0 or abs(math.log(a1 / a0)) < 1e-6:
+        return (c0 + c1) / 2
+    exponent = math.log(c1 / c0) / math.log(a1 / a0)
+    return c0 * (adds / a0) ** exponent
+
+
+def _run_cost_processes(spec: dict[str, Any], count: int, keep: bool) -> list[dict[str, Any]]:
+    """``trainables.cost`` in ``count`` processes at once.
+
+    The figures are kept per spec, process count and CPU model under the data cache
+    (``lensing.cache.cache_root``) when ``keep`` (a real search), and read back by any later
+    plan of the same; a dry run creates nothing, so it only reads them.
+    """
+    key = hashlib.sha256(
+        json.dumps({**spec, "count": count, "cpu": cpu_model()}, sort_keys=True).encode()
+    ).hexdigest()[:16]
+    record = _cost_record(key)
+    if record.exists():
+        try:
+            return list(json.loads(record.read_text()))
+        except (OSError, ValueError):
+            pass
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    command = [sys.executable, "-m", "trainables.cost", json.dumps(spec)]
+    pipe = subprocess.PIPE
+    runs = [
+        subprocess.Popen(command, stdout=pipe, stderr=pipe, text=True, env=env)
+        for _ in range(count)
+    ]
+    results = []
+    for run in runs:
+        out, err = run.communicate()
+        if run.returncode != 0:
+            last = (err.strip().splitlines() or ["no output"])[-1]
+            raise LensSearchError(f"timing a training step failed: {last}")
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    if keep:
+        record.parent.mkdir(parents=True, exist_ok=True)
+        record.write_text(json.dumps(results))
+    return results
+
+
+def _cost_record(key: str) -> Path:
+    from lensing.cache import cache_root
+
+    return cache_root() / COST_CACHE / f"{key}.json"
+
+
+def time_simulation(task: Task, data: DataPlan) -> float:
+    """Seconds to simulate ``data.to_simulate`` lenses here with one process per CPU.
+
+    One process simulates one lens per class first (imports, caches), then ``3 x SIM_SAMPLE``
+    lenses timed, in a temporary folder removed afterwards.
+    """
+    from lensing.simulate import simulate_classification, simulate_superres
+
+    settings = dict(data.simulate or {})
+    simulate = simulate_classification if task.has_backbone else simulate_superres
+    count = "per_class" if task.has_backbone else "pairs"
+    quiet, messages = StringIO(), logging.getLogger("lensing")
+    level, messages.level = messages.level, logging.WARNING
+    try:
+        with tempfile.TemporaryDirectory() as tmp, redirect_stdout(quiet), redirect_stderr(quiet):
+            common: dict[str, Any] = {"workers": 1, "progress": False, "test_fraction": 0.0}
+            simulate(Path(tmp) / "warm", **common, **{**settings, count: 1})
+            started = time.perf_counter()
+            simulate(Path(tmp) / "timed", **common, **settings)
+            per_lens = (time.perf_counter() - started) / (3 * SIM_SAMPLE)
+    finally:
+        messages.setLevel(level)
+    return data.to_simulate * per_lens / (os.cpu_count() or 1)
+
+
+def format_duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.1f} min"
+    if seconds < 48 * 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 86400:.1f} days"
+
+
+def format_plan(plan: Plan, command: str) -> str:
+    """The plan as ``--dry-run`` prints it."""
+    b = plan.budget
+    full = b.samples * b.max_epochs
+    rung_text = ", ".join(str(r) for r in b.rungs if r < b.max_epochs) or "none"
+    lines = [
+        f"Plan of {command} (nothing was created)",
+        f"  data: {plan.data.description}",
+        "  space:",
+        *(f"    {line}" for line in plan.space_lines),
+        f"  trials: {b.samples}, up to {b.max_epochs} epochs each ({full} epochs at most)",
+        f"  ASHA (rungs at epochs {rung_text}) is expected to train about "
+        f"{b.expected_epochs:.0f} epochs ({b.expected_epochs / full:.0%}), {b.concurrent} at once",
+        f"  resources: {plan.resources}",
+    ]
+    costs = plan.costs
+    if costs is None:
+        return "\n".join(lines)
+    lines += [
+        f"  estimated wall time: {format_duration(plan.wall_s)}",
+        f"    an epoch of the default configuration: {format_duration(costs.default_epoch_s)}, "
+        f"of the largest: {format_duration(costs.largest_epoch_s)}, "
+        f"of a sampled one on average: {format_duration(costs.mean_epoch_s)}; "
+        f"{format_duration(costs.once_s)} once per trial",
+    ]
+    if costs.simulate_s:
+        lines.append(f"    simulating the data: {format_duration(costs.simulate_s)}")
+    lines.append(
+        f"    rests on: short epochs of the default (two lengths) and the largest configuration "
+        f"timed on "
+        f"{costs.measured_on}, {plan.concurrent if plan.concurrent > 1 else 1} at once"
+        f"{', a few lenses simulated' if costs.simulate_s else ''}; the multiply-adds of "
+        f"{SIZED_SAMPLES} sampled configurations; ASHA replayed on them; "
+        f"{RAY_START_S:.0f} s to start Ray"
+    )
+    return "\n".join(lines)
+
+
+def dry_run(task: Task, config: SearchConfig, command: str) -> str:
+    """The plan ``--dry-run`` prints, after the checks a search makes before it creates anything.
+
+    What the search would refuse (an existing ``--name``, a batch too large for memory, a
+    ``--warm-start`` experiment of another task or space, a cluster that cannot be joined or
+    cannot run a trial) is refused here the same way.
+    """
+    from experiments.claim import check_unclaimed
+    from experiments.storage import experiment_path, resolve_storage
+    from search.memory import check_search_fits
+    from search.warm_start import warm_start_trials
+
+    storage = resolve_storage(config.storage)
+    if config.name is not None:
+        check_unclaimed(experiment_path(storage, config.name), resume=False)
+    check_search_fits(task, config)
+    if config.warm_start:
+        space = task.searched_space(config.space, weights=config.weights, backbone=config.backbone)
+        warm_start_trials(config.warm_start, storage, task, space)
+    return format_plan(make_plan(task, config), command)
+
+
+def cost_line(task: Task, config: SearchConfig) -> str | None:
+    """One line when a new embedded search is estimated far beyond a laptop's evening, else None.
+
+    A search whose epochs ASHA is expected to train could not take that long even at
+    ``SLOWEST_IMAGE_S`` per training image is not timed. Otherwise the plan is measured (and
+    its timings kept, so the next search of the same kind reads them); the line says what the
+    estimate is, on what, and what fits: the ``cnn`` backbone for classification, fewer samples,
+    or a GPU cluster. The search starts all the same: the user may mean it.
+    """
+    if config.address is not None or config.resume:
+        return None
+    unmeasured = make_plan(task, config, measure=False)
+    images = unmeasured.budget.expected_epochs * unmeasured.data.train
+    if images * SLOWEST_IMAGE_S / unmeasured.concurrent <= FAR_BEYOND * EVENING_S:
+        return None
+    plan = make_plan(task, config, keep_costs=True)
+    if plan.wall_s <= FAR_BEYOND * EVENING_S:
+        return None
+    gpu = "" if glob.glob("/dev/nvidia[0-9]*") else " with no GPU"
+    fits = []
+    if task.has_backbone and config.backbone != "cnn":
+        fits.append("--backbone cnn --image-size 64 (the Quick start's, about an hour or less)")
+    share = EVENING_S / plan.wall_s
+    if share * config.samples >= 2:
+        fits.append(f"--samples {int(share * config.samples)} for about an evening")
+    fits.append("a GPU cluster (ray up cluster.yaml, then --address auto)")
+    return (
+        f"search.{task.name}: this search is estimated at {format_duration(plan.wall_s)} on this "
+        f"machine{gpu} ({plan.costs.measured_on if plan.costs else ''}); it starts anyway; "
+        f"what fits an evening: {'; or '.join(fits)}; --dry-run shows the plan"
+    )
