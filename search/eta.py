@@ -33,16 +33,23 @@ def expected_remaining(
     max_epochs: int,
     rungs: tuple[int, ...],
     reduction_factor: int,
+    per_new_trial: float | None = None,
 ) -> float:
-    """Epochs still to train: ``(epochs done, finished)`` per created trial, and the rest new."""
+    """Epochs still to train: ``(epochs done, finished)`` per created trial, and the rest new.
+
+    A trial not yet created is expected to train ``per_new_trial`` epochs (the plan's ASHA
+    replay divided by the samples), by default what the rungs alone say.
+    """
     keep = 1.0 / reduction_factor
+    if per_new_trial is None:
+        per_new_trial = expected_final_epoch(0, max_epochs, rungs, keep)
     rest = sum(
         expected_final_epoch(done, max_epochs, rungs, keep) - done
         for done, finished in epochs_by_trial
         if not finished
     )
     unstarted = max(0, samples - len(epochs_by_trial))
-    return rest + unstarted * expected_final_epoch(0, max_epochs, rungs, keep)
+    return rest + unstarted * per_new_trial
 
 
 def format_eta(seconds: float) -> str:
@@ -61,6 +68,7 @@ def status_line(
     max_epochs: int,
     rungs: tuple[int, ...],
     reduction_factor: int,
+    per_new_trial: float | None = None,
 ) -> str:
     """``Epochs: D done of B (ASHA: about E in all); ETA ...`` for the trials as they stand.
 
@@ -68,7 +76,9 @@ def status_line(
     resumed search's earlier epochs do not speed up its clock).
     """
     done = sum(epochs for epochs, _ in epochs_by_trial)
-    remaining = expected_remaining(epochs_by_trial, samples, max_epochs, rungs, reduction_factor)
+    remaining = expected_remaining(
+        epochs_by_trial, samples, max_epochs, rungs, reduction_factor, per_new_trial
+    )
     line = (
         f"Epochs: {done} done of {samples * max_epochs} at most "
         f"(ASHA: about {done + remaining:.0f} in all)"
@@ -90,11 +100,12 @@ class EtaReporter(tune.CLIReporter):
         max_epochs: int,
         rungs: tuple[int, ...],
         reduction_factor: int,
+        per_new_trial: float | None = None,
         epoch_attr: str = "epoch",
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self._budget = (samples, max_epochs, rungs, reduction_factor)
+        self._budget = (samples, max_epochs, rungs, reduction_factor, per_new_trial)
         self._epoch_attr = epoch_attr
         self._started = time.monotonic()
         self._done_before: int | None = None

@@ -43,8 +43,8 @@ if TYPE_CHECKING:
 
 SHORT_EPOCH, LONG_EPOCH = 2, 6
 """Batches of the two timed epoch lengths (what every epoch pays, what each image adds)."""
-SIZED_SAMPLES = 24
-"""Configurations sampled from the space whose multiply-adds place them between the two timed."""
+SIZED_SAMPLES = 50
+"""The search's first configurations whose multiply-adds place them between the two timed."""
 REPLAYS = 200
 REPLAYED_TRIALS = 20_000
 """At most this many trials replayed in all (fewer replays of a search of many samples)."""
@@ -131,7 +131,7 @@ def replay_asha(
     milestones: tuple[int, ...],
     reduction_factor: int,
     concurrent: int,
-    trial_cost: Callable[[np.random.Generator], tuple[float, float]] | None = None,
+    trial_cost: Callable[[np.random.Generator, int], tuple[float, float]] | None = None,
     replays: int = REPLAYS,
     seed: int = 0,
 ) -> tuple[float, float]:
@@ -139,17 +139,18 @@ def replay_asha(
 
     Each trial has a random quality that its score shows at every rung, and at a rung it stops
     where Ray's ASHA stops it: below the ``1 - 1/reduction_factor`` quantile of the scores
-    recorded there before it. ``concurrent`` trials run at once; ``trial_cost(rng)`` gives a
-    trial's (once, per-epoch) seconds (default: 0 and 1, the wall time in epochs).
+    recorded there before it. ``concurrent`` trials run at once; ``trial_cost(rng, number)``
+    gives trial ``number``'s (once, per-epoch) seconds (default: 0 and 1, the wall time in
+    epochs).
     """
     rng = np.random.default_rng(seed)
     replays = max(10, min(replays, REPLAYED_TRIALS // samples))
-    cost = trial_cost or (lambda _: (0.0, 1.0))
+    cost = trial_cost or (lambda _rng, _number: (0.0, 1.0))
     epochs_total, walls = 0.0, []
     for _ in range(replays):
         recorded: dict[int, list[float]] = {m: [] for m in milestones}
         quality = rng.random(samples)
-        costs = [cost(rng) for _ in range(samples)]
+        costs = [cost(rng, number) for number in range(samples)]
         events: list[tuple[float, int, int]] = []  # (time an epoch ends, trial, epoch)
         started = 0
         for _slot in range(min(concurrent, samples)):
@@ -191,7 +192,7 @@ def make_plan(
     resources = trial_resources(
         shape, config.cpus_per_trial, config.gpus_per_trial, config.memory_per_trial
     )
-    concurrent = _concurrent(shape, resources, config)
+    concurrent = trials_at_once(shape, resources, config)
     costs = measure_costs(task, config, space, data, concurrent, keep_costs) if measure else None
     budget = plan_budget(config, concurrent, costs)
     per_trial = f"{resources['cpu']:g} CPU, {resources['gpu']:g} GPU"
@@ -208,12 +209,22 @@ def make_plan(
     )
 
 
+def expected_epochs_per_trial(config: SearchConfig, concurrent: int) -> float:
+    """What ASHA is expected to train of one trial, from ``replay_asha`` (the live ETA's start)."""
+    return plan_budget(config, concurrent, None).expected_epochs / config.samples
+
+
 def plan_budget(config: SearchConfig, concurrent: int, costs: Costs | None) -> Budget:
     milestones = rungs(config)
-    trial_cost = None
+    trial_cost: Callable[[np.random.Generator, int], tuple[float, float]] | None = None
     if costs is not None:
         epoch_s, once = costs.epoch_s, costs.once_s
-        trial_cost = lambda rng: (once, float(epoch_s[int(rng.integers(len(epoch_s)))]))  # noqa: E731
+
+        def trial_cost(rng: np.random.Generator, number: int) -> tuple[float, float]:
+            """The search's own first configurations in order, then any of them."""
+            known = number if number < len(epoch_s) else int(rng.integers(len(epoch_s)))
+            return once, float(epoch_s[known])
+
     epochs, wall = replay_asha(
         config.samples,
         config.max_epochs,
@@ -340,7 +351,7 @@ def _cluster(config: SearchConfig) -> tuple[ClusterShape, str]:
     return shape, where + ")"
 
 
-def _concurrent(shape: ClusterShape, resources: dict[str, float], config: SearchConfig) -> int:
+def trials_at_once(shape: ClusterShape, resources: dict[str, float], config: SearchConfig) -> int:
     """Trials at once: alive nodes and every node the autoscaler may launch, full."""
     slots = sum(trials_per_node(n.cpus, n.gpus, resources) for n in shape.alive)
     slots += sum(
@@ -376,8 +387,7 @@ def measure_costs(
         value = largest_value(space[name])
         if value is not None:
             largest[name] = type(default[name])(value) if default[name] is not None else value
-    rng = np.random.default_rng(config.seed)
-    sized = [default, largest] + [space.sample(rng) for _ in range(SIZED_SAMPLES)]
+    sized = [default, largest] + first_configs(task, config, space)
     spec = {
         "task": task.name,
         "timed": [[default, SHORT_EPOCH], [default, LONG_EPOCH], [largest, SHORT_EPOCH]],
@@ -399,10 +409,11 @@ def measure_costs(
         )
 
     (n_short, t_short), (n_long, t_long), (n_large, t_large) = seconds(0), seconds(1), seconds(2)
-    per_image = max(0.0, (t_long - t_short) / (n_long - n_short)) if n_long > n_short else 0.0
-    if per_image == 0.0:
-        per_image = t_long / n_long
-    every_epoch = max(0.0, t_short - per_image * n_short)
+    if n_long >= 2 * n_short:  # two lengths far enough apart to split the cost
+        per_image = max(0.0, (t_long - t_short) / (n_long - n_short))
+        every_epoch = max(0.0, t_short - per_image * n_short)
+    else:  # a data set of a few batches: the long epoch was a whole one
+        per_image, every_epoch = t_long / n_long, 0.0
     per_image_large = max(0.0, t_large - every_epoch) / n_large
     adds = results[0]["multiply_adds"]
     per_image_sampled = [
@@ -420,6 +431,37 @@ def measure_costs(
         simulate_s=time_simulation(task, data) if data.to_simulate else 0.0,
         measured_on=f"{cpu_model()}, {os.cpu_count()} CPUs{gpu}",
     )
+
+
+def first_configs(task: Task, config: SearchConfig, space: SearchSpace) -> list[dict[str, Any]]:
+    """The configurations the search's own sampler proposes first, in its order.
+
+    The same Optuna sampler and seed as the search (``search.sampler.make_sampler``), the
+    space's defaults first with ``--first-trial defaults``: until its start-up trials are
+    done TPE samples at random, and nothing is told here, so these are the configurations the
+    search trains first (later ones follow the results, and are drawn from the same space).
+    """
+    import optuna
+
+    from search.sampler import make_sampler, startup_trials
+
+    startup = config.startup_trials or startup_trials(config.samples)
+    sampler = make_sampler(config.seed, startup, rung_model=config.tpe_model == "rung")
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    try:
+        study = optuna.create_study(sampler=sampler, direction="maximize")
+        searched = set(space.searched())
+        if config.first_trial == "defaults":
+            study.enqueue_trial({k: v for k, v in space.defaults().items() if k in searched})
+        configs = []
+        for _ in range(min(config.samples, SIZED_SAMPLES)):
+            trial = study.ask()
+            fixed = space.define_by_run(trial)
+            configs.append({**space.defaults(), **trial.params, **fixed})
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+    return configs
 
 
 def _power_law(adds: float, low: tuple[float, float], high: tuple[float, float]) -> float:
@@ -535,7 +577,7 @@ def format_plan(plan: Plan, command: str) -> str:
         f"  estimated wall time: {format_duration(plan.wall_s)}",
         f"    an epoch of the default configuration: {format_duration(costs.default_epoch_s)}, "
         f"of the largest: {format_duration(costs.largest_epoch_s)}, "
-        f"of a sampled one on average: {format_duration(costs.mean_epoch_s)}; "
+        f"of the search's on average: {format_duration(costs.mean_epoch_s)}; "
         f"{format_duration(costs.once_s)} once per trial",
     ]
     if costs.simulate_s:
@@ -545,7 +587,8 @@ def format_plan(plan: Plan, command: str) -> str:
         f"timed on "
         f"{costs.measured_on}, {plan.concurrent if plan.concurrent > 1 else 1} at once"
         f"{', a few lenses simulated' if costs.simulate_s else ''}; the multiply-adds of "
-        f"{SIZED_SAMPLES} sampled configurations; ASHA replayed on them; "
+        f"{min(b.samples, SIZED_SAMPLES)} configurations the search samples first; "
+        "ASHA replayed on them; "
         f"{RAY_START_S:.0f} s to start Ray"
     )
     return "\n".join(lines)

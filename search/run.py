@@ -81,7 +81,12 @@ from search.outcome import (  # noqa: E402
     trial_errors,
     was_interrupted,
 )
-from search.plan import cost_line, rungs  # noqa: E402
+from search.plan import (  # noqa: E402
+    cost_line,
+    expected_epochs_per_trial,
+    rungs,
+    trials_at_once,
+)
 from search.sampler import make_sampler, startup_trials  # noqa: E402
 from search.searcher import JournalOptunaSearch, PruneAwareOptunaSearch  # noqa: E402
 from search.storage import LostStorageFailures, StorageWatch  # noqa: E402
@@ -161,7 +166,7 @@ def study_location(experiment: str) -> dict[str, Any]:
 
 
 def make_reporter(
-    task: Task, space: SearchSpace, config: SearchConfig, level: int = NORMAL
+    task: Task, space: SearchSpace, config: SearchConfig, level: int = NORMAL, concurrent: int = 1
 ) -> tune.ProgressReporter:
     """Ray Tune's live table: status, epoch, metric and every searched parameter of each trial,
     under the status line of epochs done and the ETA (``search.eta``).
@@ -173,6 +178,7 @@ def make_reporter(
         max_epochs=config.max_epochs,
         rungs=rungs(config),
         reduction_factor=config.reduction_factor,
+        per_new_trial=expected_epochs_per_trial(config, concurrent),
         epoch_attr=EPOCH_ATTR,
         metric_columns={EPOCH_ATTR: "epoch", task.metric: task.metric, "time_total_s": "s"},
         parameter_columns=short_columns(space.searched()),
@@ -316,7 +322,8 @@ def _fit(
             make_tune_trainable(task.name, data, **_fixed_training_args(task, config)),
             resources,
         )
-        tuner = _make_tuner(task, space, config, trainable, path, shape)
+        concurrent = trials_at_once(shape, resources, config)
+        tuner = _make_tuner(task, space, config, trainable, path, shape, concurrent)
         watch_launches(config.launch_timeout, shape.autoscaling, verbosity() > QUIET)
         with _pending_trials(shape, resources, config):
             grid = tuner.fit()
@@ -397,6 +404,7 @@ def _make_tuner(
     trainable: Any,
     path: str,
     shape: ClusterShape,
+    concurrent: int = 1,
 ) -> tune.Tuner:
     """A new Tuner, or the saved one of a ``--resume``.
 
@@ -436,7 +444,7 @@ def _make_tuner(
                 checkpoint_score_attribute=task.metric,
                 checkpoint_score_order=task.mode,
             ),
-            progress_reporter=make_reporter(task, space, config, verbosity()),
+            progress_reporter=make_reporter(task, space, config, verbosity(), concurrent),
             callbacks=[
                 StorageWatch(must_hold=SETTINGS_FILE),
                 TBXLoggerCallback(),

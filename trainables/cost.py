@@ -128,18 +128,33 @@ def _layer_multiply_adds(layer: Any) -> float:
 
 def measure(spec: dict[str, Any]) -> dict[str, Any]:
     """Time the ``[config, batches]`` of ``spec["timed"]``; count the multiply-adds of each
-    configuration of ``spec["sized"]``."""
+    configuration of ``spec["sized"]``.
+
+    A timed configuration of the same layer sizes and epoch length as an earlier one (the
+    largest of a fixed architecture such as InceptionResNetV2, which differs only in what
+    changes no layer) is not trained again: it reads the earlier one's figures.
+    """
     set_threads(int(spec.get("threads", 1)))
     task = spec["task"]
-    timed = [time_config(task, config, batches, spec) for config, batches in spec["timed"]]
     counted: dict[str, float] = {}
     sized = []
     for config in spec["sized"]:
-        shape = json.dumps({k: v for k, v in config.items() if k not in SIZE_FREE}, sort_keys=True)
+        shape = _shape_key(config)
         if shape not in counted:
             counted[shape] = multiply_adds(task, config, spec)
         sized.append(counted[shape])
+    timed_by_shape: dict[tuple[str, int], dict[str, float]] = {}
+    timed = []
+    for config, batches in spec["timed"]:
+        key = (_shape_key(config), batches)
+        if key not in timed_by_shape:
+            timed_by_shape[key] = time_config(task, config, batches, spec)
+        timed.append(timed_by_shape[key])
     return {"timed": timed, "multiply_adds": sized}
+
+
+def _shape_key(config: dict[str, Any]) -> str:
+    return json.dumps({k: v for k, v in config.items() if k not in SIZE_FREE}, sort_keys=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
