@@ -13,6 +13,9 @@ from typing import Any
 
 from ray import tune
 
+from experiments.settings import read_settings
+from lensing.errors import LensSearchError
+
 FINISHED = ("TERMINATED", "ERROR")
 
 
@@ -91,7 +94,12 @@ def status_line(
 
 
 class EtaReporter(tune.CLIReporter):
-    """Tune's live table with the status line above it."""
+    """Tune's live table with the status line above it.
+
+    Tune pickles the reporter with the experiment and ``--resume`` brings that one back: its
+    clock then restarts, and the sample count is read again from the experiment's settings
+    (``experiment``), which ``--resume --samples N`` raised.
+    """
 
     def __init__(
         self,
@@ -102,13 +110,25 @@ class EtaReporter(tune.CLIReporter):
         reduction_factor: int,
         per_new_trial: float | None = None,
         epoch_attr: str = "epoch",
+        experiment: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self._budget = (samples, max_epochs, rungs, reduction_factor, per_new_trial)
         self._epoch_attr = epoch_attr
+        self._experiment = experiment
         self._started = time.monotonic()
         self._done_before: int | None = None
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._started, self._done_before = time.monotonic(), None
+        if self._experiment is not None:
+            try:
+                samples = int(read_settings(self._experiment).config["samples"])
+            except (LensSearchError, KeyError, TypeError, ValueError):
+                return
+            self._budget = (samples, *self._budget[1:])
 
     def report(self, trials: list[Any], done: bool, *sys_info: str) -> None:
         standing = [

@@ -166,7 +166,12 @@ def study_location(experiment: str) -> dict[str, Any]:
 
 
 def make_reporter(
-    task: Task, space: SearchSpace, config: SearchConfig, level: int = NORMAL, concurrent: int = 1
+    task: Task,
+    space: SearchSpace,
+    config: SearchConfig,
+    level: int = NORMAL,
+    concurrent: int = 1,
+    experiment: str | None = None,
 ) -> tune.ProgressReporter:
     """Ray Tune's live table: status, epoch, metric and every searched parameter of each trial,
     under the status line of epochs done and the ETA (``search.eta``).
@@ -180,6 +185,7 @@ def make_reporter(
         reduction_factor=config.reduction_factor,
         per_new_trial=expected_epochs_per_trial(config, concurrent),
         epoch_attr=EPOCH_ATTR,
+        experiment=experiment,
         metric_columns={EPOCH_ATTR: "epoch", task.metric: task.metric, "time_total_s": "s"},
         parameter_columns=short_columns(space.searched()),
         max_column_length=12,
@@ -444,7 +450,9 @@ def _make_tuner(
                 checkpoint_score_attribute=task.metric,
                 checkpoint_score_order=task.mode,
             ),
-            progress_reporter=make_reporter(task, space, config, verbosity(), concurrent),
+            progress_reporter=make_reporter(
+                task, space, config, verbosity(), concurrent, experiment=path
+            ),
             callbacks=[
                 StorageWatch(must_hold=SETTINGS_FILE),
                 TBXLoggerCallback(),

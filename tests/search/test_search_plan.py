@@ -8,13 +8,17 @@ The dry runs are the real command in a fresh interpreter, timing real training s
 from __future__ import annotations
 
 import os
+import pickle
 import subprocess
 import sys
+import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from search.eta import expected_final_epoch, expected_remaining, status_line
+from experiments.settings import ExperimentSettings, write_settings
+from search.eta import EtaReporter, expected_final_epoch, expected_remaining, status_line
 from search.plan import replay_asha
 
 REPO = Path(__file__).resolve().parents[2]
@@ -145,3 +149,23 @@ def test_a_search_far_beyond_an_evening_says_so_and_starts_anyway(tmp_path: Path
     assert unit in ("h", "days"), first
     records = list((tmp_path / "cache" / "costs").glob("*.json"))
     assert len(records) == 1  # the timings are kept: the next search of this kind reads them
+
+
+def test_a_resumed_search_restarts_the_clock_and_counts_its_grown_samples(tmp_path: Path) -> None:
+    """Tune brings the pickled reporter back on --resume; --samples N raised the saved count."""
+    experiment = tmp_path / "exp"
+    experiment.mkdir()
+    settings = ExperimentSettings(
+        task="superres", metric="val_psnr", mode="max", max_epochs=4, config={"samples": 4}
+    )
+    write_settings(str(experiment), settings)
+    reporter = EtaReporter(
+        samples=4, max_epochs=4, rungs=(1, 3), reduction_factor=3, experiment=str(experiment)
+    )
+    reporter._done_before = 7
+    saved = pickle.dumps(reporter)
+    write_settings(str(experiment), replace(settings, config={"samples": 9}))
+    time.sleep(0.05)
+    restored = pickle.loads(saved)
+    assert restored._budget[0] == 9 and restored._done_before is None
+    assert restored._started > reporter._started
