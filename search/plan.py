@@ -98,6 +98,8 @@ class Costs:
     """The epoch cost of each configuration sampled from the space (what ASHA is replayed on)."""
     simulate_s: float
     measured_on: str
+    timed_at_once: int = 1
+    """Processes that timed the configurations together (the trials that share this machine)."""
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,8 @@ class Plan:
     concurrent: int
     budget: Budget
     costs: Costs | None
+    remote: bool = False
+    """Trials run on a cluster's nodes, not on the machine that timed them."""
 
     @property
     def wall_s(self) -> float:
@@ -206,6 +210,7 @@ def make_plan(
         concurrent=concurrent,
         budget=budget,
         costs=costs,
+        remote=config.address is not None,
     )
 
 
@@ -430,6 +435,7 @@ def measure_costs(
         epoch_s=epoch_s,
         simulate_s=time_simulation(task, data) if data.to_simulate else 0.0,
         measured_on=f"{cpu_model()}, {os.cpu_count()} CPUs{gpu}",
+        timed_at_once=len(results),
     )
 
 
@@ -585,12 +591,16 @@ def format_plan(plan: Plan, command: str) -> str:
     lines.append(
         f"    rests on: short epochs of the default (two lengths) and the largest configuration "
         f"timed on "
-        f"{costs.measured_on}, {plan.concurrent if plan.concurrent > 1 else 1} at once"
+        f"{costs.measured_on}, {costs.timed_at_once} at once"
         f"{', a few lenses simulated' if costs.simulate_s else ''}; the multiply-adds of "
         f"{min(b.samples, SIZED_SAMPLES)} configurations the search samples first; "
         "ASHA replayed on them; "
         f"{RAY_START_S:.0f} s to start Ray"
     )
+    if plan.remote:
+        lines.append(
+            "    the times are this machine's: the cluster's nodes (their GPUs) will differ"
+        )
     return "\n".join(lines)
 
 

@@ -213,6 +213,22 @@ def test_an_impossible_request_is_refused_before_anything_is_created(
     assert not cluster.worker_processes()  # nothing was launched for it
 
 
+def test_a_dry_run_counts_the_nodes_the_autoscaler_can_launch_and_launches_none(
+    cluster: AutoscalingCluster, tiny_superres_dir: Path, tiny_superres_space: Path, tmp_path: Path
+) -> None:
+    storage = tmp_path / "runs"
+    args = tiny_search_args(tiny_superres_dir, tiny_superres_space, storage, "planned")
+    proc = search(cluster, tmp_path / "home", *args, "--samples", "6", "--dry-run")
+    assert proc.returncode == 0, shown(proc)
+    out = proc.stdout
+    assert "1 CPU, 1 GPU per trial on the cluster at" in out, out
+    assert "the autoscaler can add gpu_worker: 1 CPUs, 1 GPUs, up to 4 nodes" in out, out
+    assert "4 at once" in out, out  # every launchable gpu_worker, one trial each
+    assert "estimated wall time:" in out
+    assert not storage.exists()
+    assert not cluster.worker_processes()  # a plan launches nothing
+
+
 def test_a_search_from_zero_workers_runs_on_launched_workers_which_go_away_after(
     cluster: AutoscalingCluster, tiny_superres_dir: Path, tiny_superres_space: Path, tmp_path: Path
 ) -> None:
