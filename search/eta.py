@@ -15,6 +15,7 @@ from ray import tune
 
 from experiments.settings import read_settings
 from lensing.errors import LensSearchError
+from search.plan import format_duration
 
 FINISHED = ("TERMINATED", "ERROR")
 
@@ -55,14 +56,6 @@ def expected_remaining(
     return rest + unstarted * per_new_trial
 
 
-def format_eta(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 90 * 60:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
-
-
 def status_line(
     epochs_by_trial: list[tuple[int, bool]],
     elapsed_s: float,
@@ -90,7 +83,7 @@ def status_line(
         return f"{line}; finishing"
     if done <= done_before:
         return f"{line}; ETA after the first epoch"
-    return f"{line}; ETA {format_eta(remaining * elapsed_s / (done - done_before))}"
+    return f"{line}; ETA {format_duration(remaining * elapsed_s / (done - done_before))}"
 
 
 class EtaReporter(tune.CLIReporter):

@@ -19,7 +19,7 @@ import pytest
 
 from experiments.settings import ExperimentSettings, write_settings
 from search.eta import EtaReporter, expected_final_epoch, expected_remaining, status_line
-from search.plan import replay_asha
+from search.plan import format_duration, replay_asha
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -55,7 +55,7 @@ def test_status_line_counts_epochs_and_revises_the_eta() -> None:
     assert "Epochs: 2 done" in line and "ETA" in line
     remaining = expected_remaining(two_stopped, 8, 4, (1, 3), 3)
     assert remaining == pytest.approx(6 * (1 + 2 / 3 + 1 / 9))
-    assert f"ETA {round(remaining * 10 / 60)} min" in line or f"ETA {remaining * 10:.0f} s" in line
+    assert f"ETA {format_duration(remaining * 10)}" in line
     assert status_line([(4, True)] * 8, 50.0, 0, 8, 4, (1, 3), 3).endswith("finishing")
 
 
