@@ -61,6 +61,9 @@ def test_classify_search(
     assert table["best_val_auc"].between(0, 1).all()
     check_against_result_grid(table, tmp_path / "runs" / "cls", "val_auc")
     assert "Best val_auc" in out and f"of the {6 * 3} that training every trial" in out
+    # The live table's status line: epochs done of the budget, then (the last table) finishing.
+    assert "Epochs: 0 done of 18 at most" in out and "ETA" in out
+    assert f"Epochs: {int(table['epochs'].sum())} done of 18 at most" in out
     assert read_settings(str(tmp_path / "runs" / "cls")).config["backbone"] == "small_cnn"
 
 
