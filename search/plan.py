@@ -25,7 +25,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from contextlib import redirect_stderr, redirect_stdout
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from io import StringIO
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,6 +55,8 @@ SIM_SAMPLE = 4
 EVENING_S = 4 * 3600.0
 """A laptop's evening; a search estimated at more than ``FAR_BEYOND`` of these gets a line."""
 FAR_BEYOND = 2.0
+CNN_IMAGE_SIZE = 64
+"""The image size the cost line offers with ``--backbone cnn`` (the Quick start's 48-64 px)."""
 SLOWEST_IMAGE_S = 1.0
 """Seconds per training image beyond the slowest trial step of the spaces on a 2-core CPU
 (InceptionResNetV2 at 299 px; at 128 px it is about 0.17 s); a screen for ``cost_line`` only."""
@@ -183,12 +185,18 @@ def replay_asha(
 
 
 def make_plan(
-    task: Task, config: SearchConfig, measure: bool = True, keep_costs: bool = False
+    task: Task,
+    config: SearchConfig,
+    measure: bool = True,
+    keep_costs: bool = False,
+    quick: bool = False,
 ) -> Plan:
     """The plan of a new search with ``config``; with ``measure``, timed on this machine.
 
     Creates nothing (no experiment, no data set; a timed simulation runs in a temporary folder
-    that is removed), except, with ``keep_costs``, the record of the timings.
+    that is removed), except, with ``keep_costs``, the record of the timings. ``quick`` times
+    the default configuration's short epochs only (every configuration then costs what it does):
+    enough to tell an evening from days, in a third of the time.
     """
     space = task.searched_space(config.space, weights=config.weights, backbone=config.backbone)
     data = plan_data(task, config)
@@ -197,7 +205,9 @@ def make_plan(
         shape, config.cpus_per_trial, config.gpus_per_trial, config.memory_per_trial
     )
     concurrent = trials_at_once(shape, resources, config)
-    costs = measure_costs(task, config, space, data, concurrent, keep_costs) if measure else None
+    costs = (
+        measure_costs(task, config, space, data, concurrent, keep_costs, quick) if measure else None
+    )
     budget = plan_budget(config, concurrent, costs)
     per_trial = f"{resources['cpu']:g} CPU, {resources['gpu']:g} GPU"
     if "memory" in resources:
@@ -383,6 +393,7 @@ def measure_costs(
     data: DataPlan,
     concurrent: int,
     keep: bool = False,
+    quick: bool = False,
 ) -> Costs:
     """Time the default and the largest configuration here, and the simulation if needed."""
     searched = set(space.searched())
@@ -395,7 +406,9 @@ def measure_costs(
     sized = [default, largest] + first_configs(task, config, space)
     spec = {
         "task": task.name,
-        "timed": [[default, SHORT_EPOCH], [default, LONG_EPOCH], [largest, SHORT_EPOCH]],
+        "timed": [[default, SHORT_EPOCH], [default, LONG_EPOCH], [largest, SHORT_EPOCH]]
+        if not quick
+        else [[default, SHORT_EPOCH]] * 3,
         "sized": sized,
         "train": data.train,
         "val_share": round(data.val / max(1, data.train), 2),
@@ -641,19 +654,23 @@ def cost_line(task: Task, config: SearchConfig) -> str | None:
     images = unmeasured.budget.expected_epochs * unmeasured.data.train
     if images * SLOWEST_IMAGE_S / unmeasured.concurrent <= FAR_BEYOND * EVENING_S:
         return None
-    plan = make_plan(task, config, keep_costs=True)
+    plan = make_plan(task, config, keep_costs=True, quick=True)
     if plan.wall_s <= FAR_BEYOND * EVENING_S:
         return None
-    gpu = "" if glob.glob("/dev/nvidia[0-9]*") else " with no GPU"
     fits = []
     if task.has_backbone and config.backbone != "cnn":
-        fits.append("--backbone cnn --image-size 64 (the Quick start's, about an hour or less)")
+        small = replace(config, backbone="cnn", image_size=CNN_IMAGE_SIZE)
+        cnn = make_plan(task, small, keep_costs=True, quick=True)
+        fits.append(
+            f"--backbone cnn --image-size {CNN_IMAGE_SIZE} (estimated at "
+            f"{format_duration(cnn.wall_s)})"
+        )
     share = EVENING_S / plan.wall_s
     if share * config.samples >= 2:
         fits.append(f"--samples {int(share * config.samples)} for about an evening")
     fits.append("a GPU cluster (ray up cluster.yaml, then --address auto)")
     return (
         f"search.{task.name}: this search is estimated at {format_duration(plan.wall_s)} on this "
-        f"machine{gpu} ({plan.costs.measured_on if plan.costs else ''}); it starts anyway; "
+        f"machine ({plan.costs.measured_on if plan.costs else ''}); it starts anyway; "
         f"what fits an evening: {'; or '.join(fits)}; --dry-run shows the plan"
     )
