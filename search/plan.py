@@ -313,11 +313,14 @@ def plan_data(task: Task, config: SearchConfig) -> DataPlan:
 
 
 def _existing_data(task: Task, folder: Path, cached: bool = False) -> DataPlan:
+    from lensing.inspect import inspect_dataset
     from lensing.layout import ALL, SuperResLayout, find_layout
 
     if not folder.exists():
         raise LensSearchError(f"--data {folder}: no such folder")
     layout = find_layout(folder)
+    if not cached:  # every file read once, as the search's loader would refuse it
+        inspect_dataset(folder)
     if isinstance(layout, SuperResLayout) != (not task.has_backbone):
         kind = "super-resolution" if isinstance(layout, SuperResLayout) else "classification"
         raise LensSearchError(f"--data {folder}: a {kind} data set, not one for {task.name}")

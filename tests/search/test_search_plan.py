@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 import time
@@ -116,6 +117,23 @@ def test_dry_run_refuses_what_the_search_refuses(
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], proc.stderr[-2000:]
     assert not (tmp_path / "runs").exists() and not (tmp_path / "c").exists()
+
+
+def test_dry_run_reads_every_file_and_refuses_a_bad_one(
+    tiny_classify_dir: Path, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(tiny_classify_dir, data)
+    victim = next(iter(sorted((data / "train").rglob("*.npy"))))
+    victim.write_bytes(b"not an npy file")
+    proc = run_search(
+        ["search.classify", "--dry-run", "--backbone", "cnn", "--data", str(data)],
+        cwd=tmp_path, cache=tmp_path / "c",
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stdout[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and victim.name in lines[0], proc.stderr[-2000:]
+    assert victim.read_bytes() == b"not an npy file"
 
 
 def test_dry_run_refuses_data_of_the_other_task(tiny_superres_dir: Path, tmp_path: Path) -> None:
