@@ -313,14 +313,11 @@ def plan_data(task: Task, config: SearchConfig) -> DataPlan:
 
 
 def _existing_data(task: Task, folder: Path, cached: bool = False) -> DataPlan:
-    from lensing.inspect import inspect_dataset
     from lensing.layout import ALL, SuperResLayout, find_layout
 
     if not folder.exists():
         raise LensSearchError(f"--data {folder}: no such folder")
     layout = find_layout(folder)
-    if not cached:  # every file read once, as the search's loader would refuse it
-        inspect_dataset(folder)
     if isinstance(layout, SuperResLayout) != (not task.has_backbone):
         kind = "super-resolution" if isinstance(layout, SuperResLayout) else "classification"
         raise LensSearchError(f"--data {folder}: a {kind} data set, not one for {task.name}")
@@ -629,10 +626,13 @@ def dry_run(task: Task, config: SearchConfig, command: str) -> str:
     """
     from experiments.claim import check_unclaimed
     from experiments.storage import experiment_path, resolve_storage
+    from lensing.inspect import inspect_dataset
     from search.memory import check_search_fits
     from search.warm_start import warm_start_trials
 
     storage = resolve_storage(config.storage)
+    if config.data is not None and Path(config.data).expanduser().exists():
+        inspect_dataset(Path(config.data).expanduser())  # every file, as the loader refuses it
     if config.name is not None:
         check_unclaimed(experiment_path(storage, config.name), resume=False)
     check_search_fits(task, config)
