@@ -7,10 +7,18 @@ dict with ``counter``, ``total_samples``, ``finished`` and the ``Experiment``, w
 greatest name). Raising ``total_samples`` there before the restore makes the resumed controller
 create the extra trials, with the same searcher (and Optuna study), trial counter and folder.
 What this relies on is pinned by ``tests/search/test_search_adapters.py``.
+
+The file is never unpickled here: a crafted state file would run code in whoever unpickles it.
+Its pickle opcodes are read with ``pickletools.genops`` (which executes nothing), and growing
+rewrites the three integers and the flag in place (``total_samples``, the spec's
+``num_samples``, ``finished``), with the length of the pickle frame that holds them.
 """
 
 from __future__ import annotations
 
+import pickle
+import pickletools
+import struct
 from typing import Any
 
 import pyarrow.fs
@@ -19,6 +27,9 @@ from experiments.storage import filesystem
 from lensing.errors import LensSearchError
 
 SEARCH_STATE_PREFIX = "search_gen_state-"
+KEY_OPS = ("SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE")
+MEMO_OPS = ("MEMOIZE", "PUT", "BINPUT", "LONG_BINPUT")
+INT_OPS = ("BININT1", "BININT2", "BININT", "INT", "LONG1")
 
 
 def _newest_state(experiment: str) -> tuple[pyarrow.fs.FileSystem, str | None]:
@@ -34,18 +45,61 @@ def _newest_state(experiment: str) -> tuple[pyarrow.fs.FileSystem, str | None]:
     return fs, f"{folder}/{names[-1]}" if names else None
 
 
-def _read(fs: pyarrow.fs.FileSystem, path: str) -> dict[str, Any]:
-    import ray.cloudpickle as cloudpickle
-
+def _read(fs: pyarrow.fs.FileSystem, path: str) -> bytes:
     with fs.open_input_stream(path) as stream:
-        state: dict[str, Any] = cloudpickle.loads(stream.readall())
-    return state
+        data: bytes = stream.readall()
+    return data
+
+
+def _opcodes(data: bytes) -> list[tuple[str, Any, int]]:
+    """Name, argument and offset of each pickle opcode of ``data``, read without running any."""
+    return [(op.name, arg, int(pos or 0)) for op, arg, pos in pickletools.genops(data)]
+
+
+def _value_op(data: bytes, key: str) -> tuple[str, Any, int, int]:
+    """The opcode that follows the first dict key ``key``: name, value, start and end offset."""
+    ops = _opcodes(data)
+    keys = [i for i, (name, arg, _) in enumerate(ops) if name in KEY_OPS and arg == key]
+    if not keys:
+        raise LensSearchError(
+            f"Ray Tune's saved search state has no {key!r}: is Ray newer than 2.60?"
+        )
+    value = next(i for i in range(keys[0] + 1, len(ops)) if ops[i][0] not in MEMO_OPS)
+    end = ops[value + 1][2] if value + 1 < len(ops) else len(data)
+    name, arg, start = ops[value]
+    return name, arg, start, end
+
+
+def _int_value(data: bytes, key: str) -> int:
+    name, value, _, _ = _value_op(data, key)
+    if name not in INT_OPS:
+        raise LensSearchError(f"Ray Tune's saved search state holds {key!r} as {name}, not a count")
+    return int(value)
+
+
+def _int_op(value: int) -> bytes:
+    if value < 256:
+        return b"K" + struct.pack("<B", value)
+    if value < 65536:
+        return b"M" + struct.pack("<H", value)
+    return b"J" + struct.pack("<i", value)
+
+
+def _replace(data: bytes, start: int, end: int, new: bytes) -> bytes:
+    """``data`` with bytes ``start:end`` replaced, the enclosing pickle frame's length adjusted."""
+    delta = len(new) - (end - start)
+    patched = data[:start] + new + data[end:]
+    for name, length, pos in _opcodes(data):
+        if name == "FRAME" and pos < start < pos + 9 + length:
+            header = struct.pack("<Q", length + delta)
+            return patched[: pos + 1] + header + patched[pos + 9 :]
+    return patched
 
 
 def saved_samples(experiment: str) -> int | None:
     """The sample count Tune's saved search state of ``experiment`` holds (None: none saved)."""
     fs, path = _newest_state(experiment)
-    return None if path is None else int(_read(fs, path)["total_samples"])
+    return None if path is None else _int_value(_read(fs, path), "total_samples")
 
 
 def grow_samples(experiment: str, samples: int) -> None:
@@ -54,20 +108,18 @@ def grow_samples(experiment: str, samples: int) -> None:
     The state file is replaced whole (local: written beside it, then renamed), so a crash
     leaves either the old or the new count.
     """
-    import ray.cloudpickle as cloudpickle
-
     fs, path = _newest_state(experiment)
     if path is None:
         raise LensSearchError(f"{experiment}: Ray Tune saved no search state yet, nothing to grow")
-    state = _read(fs, path)
-    if samples < int(state["total_samples"]):
+    data = _read(fs, path)
+    if samples < _int_value(data, "total_samples"):
         raise LensSearchError(f"{experiment}: cannot shrink a search to {samples} samples")
-    state["total_samples"] = samples
-    state["finished"] = False
-    spec = getattr(state.get("experiment"), "spec", None)
-    if isinstance(spec, dict):
-        spec["num_samples"] = samples
-    data = cloudpickle.dumps(state)
+    for key in ("num_samples", "total_samples"):  # each found again in the patched bytes
+        _int_value(data, key)
+        _, _, start, end = _value_op(data, key)
+        data = _replace(data, start, end, _int_op(samples))
+    _, _, start, end = _value_op(data, "finished")
+    data = _replace(data, start, end, pickle.NEWFALSE)
     folder, name = path.rsplit("/", 1)
     if isinstance(fs, pyarrow.fs.LocalFileSystem):
         temp = f"{folder}/.grow-{name}"

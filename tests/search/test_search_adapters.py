@@ -9,6 +9,7 @@ drives it.
 from __future__ import annotations
 
 import os
+import pickle
 import subprocess
 import sys
 import time
@@ -232,3 +233,33 @@ def test_grown_sample_count_is_what_a_restored_search_generator_reads(tmp_path: 
     made = [restored.next_trial() for _ in range(4)]
     assert [t is not None for t in made] == [True, True, True, False]  # three more, then done
     assert restored.searcher.asked == 5  # the searcher's own state came back and went on
+
+
+class _Bomb:
+    """Creates ``marker`` when unpickled: growing a search must never unpickle Tune's state."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return os.mkdir, (str(self.marker),)
+
+
+def test_a_crafted_search_state_is_read_and_grown_without_running_it(tmp_path: Path) -> None:
+    marker = tmp_path / "it-ran"
+    state = {
+        "counter": 2,
+        "total_samples": 2,
+        "finished": True,
+        "experiment": {"spec": {"num_samples": 2}, "payload": _Bomb(marker)},
+    }
+    path = tmp_path / "search_gen_state-2026-01-01_00-00-00.json"
+    path.write_bytes(pickle.dumps(state, protocol=5))
+    assert saved_samples(str(tmp_path)) == 2
+    grow_samples(str(tmp_path), 300)
+    assert not marker.exists()
+    assert saved_samples(str(tmp_path)) == 300
+    grown = pickle.loads(path.read_bytes())  # the test unpickles, to check every field
+    assert marker.exists()  # (which is what the adapter never does)
+    assert grown["total_samples"] == 300 and grown["finished"] is False
+    assert grown["experiment"]["spec"]["num_samples"] == 300
