@@ -265,6 +265,14 @@ def trials_per_node(cpus: float, gpus: float, resources: dict[str, float]) -> in
     return max(0, min(fits, default=0))
 
 
+def trial_slots(offers: tuple[NodeOffer, ...], resources: dict[str, float]) -> int:
+    """Trials of ``resources`` that ``offers`` run at once (a launchable type: all its nodes)."""
+    return sum(
+        (1 if n.max_workers is None else n.max_workers) * trials_per_node(n.cpus, n.gpus, resources)
+        for n in offers
+    )
+
+
 def _describe_types(shape: ClusterShape) -> list[str]:
     """The alive node kinds (head, workers) and the launchable types, once each."""
     seen = [n.describe() for n in shape.alive]

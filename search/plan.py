@@ -12,6 +12,7 @@ trains and the wall time they take.
 
 from __future__ import annotations
 
+import functools
 import glob
 import hashlib
 import heapq
@@ -33,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lensing.errors import LensSearchError
-from search.cluster import ClusterShape, NodeOffer, trial_resources, trials_per_node
+from search.cluster import ClusterShape, NodeOffer, trial_resources, trial_slots
 from search.memory import largest_value, machine_memory
 
 if TYPE_CHECKING:
@@ -184,6 +185,14 @@ def replay_asha(
     return epochs_total / replays, float(np.mean(walls))
 
 
+@functools.lru_cache(maxsize=16)
+def _unit_replay(
+    samples: int, max_epochs: int, milestones: tuple[int, ...], reduction_factor: int, at_once: int
+) -> tuple[float, float]:
+    """``replay_asha`` at 1 s per epoch: the same for a search's cost line and its live ETA."""
+    return replay_asha(samples, max_epochs, milestones, reduction_factor, at_once)
+
+
 def make_plan(
     task: Task,
     config: SearchConfig,
@@ -215,7 +224,7 @@ def make_plan(
     return Plan(
         task=task.name,
         data=data,
-        space_lines=tuple(describe_param(space[name]) for name in space.names()),
+        space_lines=tuple(param.describe() for param in space.params),
         resources=f"{per_trial} per trial on {where}",
         concurrent=concurrent,
         budget=budget,
@@ -240,14 +249,9 @@ def plan_budget(config: SearchConfig, concurrent: int, costs: Costs | None) -> B
             known = number if number < len(epoch_s) else int(rng.integers(len(epoch_s)))
             return once, float(epoch_s[known])
 
-    epochs, wall = replay_asha(
-        config.samples,
-        config.max_epochs,
-        tuple(m for m in milestones if m < config.max_epochs),
-        config.reduction_factor,
-        concurrent,
-        trial_cost,
-    )
+    below_max = tuple(m for m in milestones if m < config.max_epochs)
+    args = (config.samples, config.max_epochs, below_max, config.reduction_factor, concurrent)
+    epochs, wall = replay_asha(*args, trial_cost) if trial_cost else _unit_replay(*args)
     return Budget(
         samples=config.samples,
         max_epochs=config.max_epochs,
@@ -256,18 +260,6 @@ def plan_budget(config: SearchConfig, concurrent: int, costs: Costs | None) -> B
         expected_epochs=epochs,
         wall_s=wall if costs is not None else 0.0,
     )
-
-
-def describe_param(param: Any) -> str:
-    """One line per parameter: its range, choices or fixed value, and its default."""
-    kind = type(param).__name__
-    if kind == "FixedParam":
-        return f"{param.name}: fixed at {param.value}"
-    if kind == "ChoiceParam":
-        text = "one of " + ", ".join(str(c) for c in param.choices)
-    else:
-        text = f"{param.low:g} .. {param.high:g}{', log scale' if param.log else ''}"
-    return f"{param.name}: {text} (default {param.default_value()})"
 
 
 def plan_data(task: Task, config: SearchConfig) -> DataPlan:
@@ -343,7 +335,7 @@ def _existing_data(task: Task, folder: Path, cached: bool = False) -> DataPlan:
 def _cluster(config: SearchConfig) -> tuple[ClusterShape, str]:
     """The cluster's shape: from Ray on ``--address``, else this machine's (no Ray started)."""
     if config.address is None:
-        cpus, gpus = float(os.cpu_count() or 1), float(len(glob.glob("/dev/nvidia[0-9]*")))
+        cpus, gpus = float(os.cpu_count() or 1), float(local_gpus())
         memory = machine_memory()
         node = NodeOffer("this machine", cpus, gpus, float(memory) if memory else None)
         return ClusterShape(1, cpus, gpus, cpus, gpus, alive=(node,)), (
@@ -368,11 +360,13 @@ def _cluster(config: SearchConfig) -> tuple[ClusterShape, str]:
 
 def trials_at_once(shape: ClusterShape, resources: dict[str, float], config: SearchConfig) -> int:
     """Trials at once: alive nodes and every node the autoscaler may launch, full."""
-    slots = sum(trials_per_node(n.cpus, n.gpus, resources) for n in shape.alive)
-    slots += sum(
-        (n.max_workers or 0) * trials_per_node(n.cpus, n.gpus, resources) for n in shape.launchable
-    )
+    slots = trial_slots(shape.offers, resources)
     return max(1, min(slots, config.samples, config.max_concurrent or config.samples))
+
+
+def local_gpus() -> int:
+    """NVIDIA GPUs of this machine, from their device files (no driver or library loaded)."""
+    return len(glob.glob("/dev/nvidia[0-9]*"))
 
 
 def cpu_model() -> str:
@@ -439,7 +433,7 @@ def measure_costs(
     ]
     once = float(np.mean([t["once_s"] for r in results for t in r["timed"]]))
     epoch_s = tuple(every_epoch + c * data.train for c in per_image_sampled)
-    gpu = "" if glob.glob("/dev/nvidia[0-9]*") else ", no GPU"
+    gpu = "" if local_gpus() else ", no GPU"
     return Costs(
         default_epoch_s=every_epoch + per_image * data.train,
         largest_epoch_s=every_epoch + per_image_large * data.train,

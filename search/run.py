@@ -51,7 +51,7 @@ from search.cluster import (  # noqa: E402
     cluster_shape,
     connect,
     trial_resources,
-    trials_per_node,
+    trial_slots,
 )
 from search.config import (  # noqa: E402
     CHANGEABLE_ON_RESUME,
@@ -351,10 +351,7 @@ def _pending_trials(
     once (at most ``--samples``); elsewhere, and if the user set the variable, Tune's own rule.
     """
     name = "TUNE_MAX_PENDING_TRIALS_PG"
-    slots = sum(
-        (offer.max_workers or 0) * trials_per_node(offer.cpus, offer.gpus, resources)
-        for offer in shape.launchable
-    )
+    slots = trial_slots(shape.launchable, resources)
     if not shape.autoscaling or slots < 2 or name in os.environ:
         yield
         return

@@ -109,6 +109,10 @@ class FloatParam:
             return float(math.exp(rng.uniform(math.log(self.low), math.log(self.high))))
         return float(rng.uniform(self.low, self.high))
 
+    def describe(self) -> str:
+        """``name: low .. high[, log scale] (default d)``, as a plan prints it."""
+        return _describe_range(self)
+
 
 @dataclass(frozen=True)
 class IntParam:
@@ -140,6 +144,10 @@ class IntParam:
             return int(min(self.high, math.floor(value)))
         return int(self.low + rng.integers(0, (self.high - self.low) // self.step + 1) * self.step)
 
+    def describe(self) -> str:
+        """``name: low .. high[, log scale] (default d)``, as a plan prints it."""
+        return _describe_range(self)
+
 
 @dataclass(frozen=True)
 class ChoiceParam:
@@ -169,6 +177,11 @@ class ChoiceParam:
     def sample(self, rng: np.random.Generator) -> ChoiceValue:
         return self.choices[int(rng.integers(0, len(self.choices)))]
 
+    def describe(self) -> str:
+        """``name: one of a, b, c (default d)``, as a plan prints it."""
+        choices = ", ".join(str(c) for c in self.choices)
+        return f"{self.name}: one of {choices} (default {self.default_value()})"
+
     @property
     def is_bool(self) -> bool:
         return all(isinstance(c, bool) for c in self.choices)
@@ -191,8 +204,17 @@ class FixedParam:
     def sample(self, rng: np.random.Generator) -> Any:
         return self.value
 
+    def describe(self) -> str:
+        """``name: fixed at v``, as a plan prints it."""
+        return f"{self.name}: fixed at {self.value}"
+
 
 Param = FloatParam | IntParam | ChoiceParam | FixedParam
+
+
+def _describe_range(param: FloatParam | IntParam) -> str:
+    scale = ", log scale" if param.log else ""
+    return f"{param.name}: {param.low:g} .. {param.high:g}{scale} (default {param.default_value()})"
 
 
 def _check_interval(param: FloatParam | IntParam) -> None:
