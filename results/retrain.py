@@ -1,6 +1,12 @@
 """Retrain the best (or k-th) configuration of a search from scratch and evaluate it.
 
-``python -m results.retrain EXPERIMENT [--epochs 10] [--rank 1] [--out DIR] [--data PATH]``
+``python -m results.retrain EXPERIMENT [--epochs 10] [--rank 1] [--out DIR] [--data PATH]
+[--patience N] [--lr-patience N]``
+
+``--epochs`` is the most it trains. ``--patience N`` stops after N epochs without a better
+validation metric and evaluates the best epoch's weights; ``--lr-patience N`` halves the
+learning rate after every N epochs without one (Keras' ``EarlyStopping(restore_best_weights=True)``
+and ``ReduceLROnPlateau(factor=0.5)``). Both choose on the validation split, never on the test.
 
 Writes into ``--out`` (default ``EXPERIMENT/retrain-rank{k}``), all at once at the end:
 ``model.keras`` (loads with ``keras.saving.load_model(path, safe_mode=True)`` once ``trainables``
@@ -86,11 +92,13 @@ def train_model(
     seed: int,
     folder: Path,
     verbose: int = 1,
+    patience: Any = None,
 ) -> tuple[list[dict[str, Any]], Any]:
     """Train ``trial.config`` from scratch; return the history and the trained Keras model.
 
-    The model returned is rebuilt and loaded from the last checkpoint (``trainables.loop``), so
-    ``model.keras`` holds the trained optimizer state as a trial checkpoint does.
+    The model returned is rebuilt and loaded from the checkpoint left (``trainables.loop``): the
+    last epoch's, or with a ``trainables.Patience`` the best epoch's, so ``model.keras`` holds
+    the trained optimizer state as a trial checkpoint does.
     """
     from trainables import (
         ClassifierConfig,
@@ -105,9 +113,12 @@ def train_model(
     metric = settings.metric
 
     def report(metrics: dict[str, Any], _folder: Path | None) -> None:
+        watched = ""
+        if "best_epoch" in metrics:
+            watched = f", lr {metrics['lr']:.3g}, best epoch {metrics['best_epoch']}"
         print(
             f"epoch {metrics['epoch']}/{epochs}: {metric} {metrics[metric]:.4f}, "
-            f"loss {metrics['loss']:.4g} ({metrics['epoch_seconds']:.1f} s)",
+            f"loss {metrics['loss']:.4g}{watched} ({metrics['epoch_seconds']:.1f} s)",
             flush=True,
         )
 
@@ -117,6 +128,7 @@ def train_model(
         "checkpoint_dir": folder,
         "on_epoch": report,
         "verbose": verbose,
+        "patience": patience,
     }
     if settings.task == CLASSIFY_NAME:
         cfg = settings.config
@@ -175,10 +187,18 @@ def retrain(
     seed: int | None = None,
     force: bool = False,
     verbose: int = 1,
+    patience: int | None = None,
+    lr_patience: int | None = None,
 ) -> Path:
-    """Retrain the trial at ``rank`` for ``epochs`` epochs; return the output folder."""
+    """Retrain the trial at ``rank`` for at most ``epochs`` epochs; return the output folder.
+
+    ``patience``/``lr_patience``: see the module docstring (None: the fixed ``epochs``).
+    """
     if epochs < 1:
         raise LensSearchError(f"--epochs must be at least 1, got {epochs}")
+    for flag, value in (("--patience", patience), ("--lr-patience", lr_patience)):
+        if value is not None and value < 1:
+            raise LensSearchError(f"{flag} must be at least 1 epoch, got {value}")
     target = out if out is not None else default_out(experiment, f"retrain-rank{rank}")
     check_apart_from_inputs(target, {"data set": data}, experiment)
     table, grid, settings = load_leaderboard(experiment)
@@ -189,10 +209,11 @@ def retrain(
     dataset = load_task_data(settings, source)
     test = load_task_test(settings, source)  # kept from training: only the evaluation sees it
     seed = int(settings.config.get("seed", 0)) if seed is None else seed
+    watch = _patience(settings, patience, lr_patience)
     print(
         f"retraining rank {rank} (trial {trial.trial_id}, best {settings.metric} "
-        f"{trial.best:.4f} after {trial.epochs} epochs in the search) for {epochs} epochs "
-        f"on {_device()}",
+        f"{trial.best:.4f} after {trial.epochs} epochs in the search) for "
+        f"{'at most ' if patience else ''}{epochs} epochs on {_device()}",
         flush=True,
     )
     from results.export import load_model, save_model
@@ -206,7 +227,9 @@ def retrain(
             seed=seed,
             folder=Path(scratch),
             verbose=verbose,
+            patience=watch,
         )
+        _print_stop(history, epochs, settings.metric, watch)
         save_model(model, staging / MODEL_FILE)
         reloaded = load_model(staging / MODEL_FILE)
         evaluations = [
@@ -218,11 +241,47 @@ def retrain(
         ]
         pd.DataFrame(history).to_csv(staging / HISTORY_FILE, index=False)
         summary = _summary(experiment, settings, trial, epochs, seed, source, dataset)
+        summary.update(_trained(history, watch))
         tested = {TEST: evaluations[1].to_json() if test is not None else None}
         body = {**summary, **evaluations[0].to_json(), **tested}
         (staging / METRICS_FILE).write_text(json.dumps(body, indent=2))
     _print_metrics(evaluations, source, target)
     return target
+
+
+def _patience(settings: ExperimentSettings, patience: int | None, lr_patience: int | None) -> Any:
+    """The ``trainables.Patience`` the flags ask for on the search's metric (None: none)."""
+    if patience is None and lr_patience is None:
+        return None
+    from trainables import Patience
+
+    return Patience(settings.metric, settings.mode, patience, lr_patience)
+
+
+def _trained(history: list[dict[str, Any]], watch: Any) -> dict[str, Any]:
+    """What ``metrics.json`` says of the epochs: trained, and (with a patience) the one kept."""
+    trained: dict[str, Any] = {"epochs_trained": len(history)}
+    if watch is not None:
+        trained["best_epoch"] = history[-1]["best_epoch"]
+        trained["patience"] = {
+            "stop_after": watch.stop_after,
+            "halve_lr_after": watch.halve_lr_after,
+        }
+    return trained
+
+
+def _print_stop(history: list[dict[str, Any]], epochs: int, metric: str, watch: Any) -> None:
+    if watch is None:
+        return
+    best = history[-1]["best_epoch"]
+    if len(history) < epochs:
+        print(
+            f"stopped after epoch {len(history)}: no better {metric} for {watch.stop_after} "
+            f"epoch{'' if watch.stop_after == 1 else 's'}; evaluating the weights of epoch {best}",
+            flush=True,
+        )
+    elif best != len(history):
+        print(f"evaluating the weights of epoch {best}, the best {metric}", flush=True)
 
 
 def _device() -> str:
@@ -283,7 +342,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = results_parser(
         "retrain", "Retrain the best (or k-th) configuration of a search and evaluate it."
     )
-    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS, help="epochs to train")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=DEFAULT_EPOCHS,
+        help="epochs to train (at most, with --patience)",
+    )
+    parser.add_argument(
+        "--patience",
+        type=int,
+        help="stop after this many epochs without a better validation metric and evaluate the "
+        "best epoch's weights (default: train every --epochs)",
+    )
+    parser.add_argument(
+        "--lr-patience",
+        type=int,
+        help="halve the learning rate after every this many epochs without a better validation "
+        "metric (default: never)",
+    )
     parser.add_argument("--rank", type=int, default=1, help="leaderboard rank to retrain (1=best)")
     add_output_flags(parser, "output folder (default: EXPERIMENT/retrain-rank{k})")
     parser.add_argument("--data", help="data set folder (default: the one the search used)")

@@ -1,7 +1,7 @@
 from .backbones import BACKBONES, MIN_IMAGE_SIZE
 from .classify import classification_metrics, train_classifier
 from .contracts import ClassificationSplits, ClassifierConfig, SuperResConfig, SuperResSplits
-from .loop import STATE_FILE, WEIGHTS_FILE, load_checkpoint, read_state
+from .loop import STATE_FILE, WEIGHTS_FILE, Patience, load_checkpoint, read_state
 from .metrics import (
     accuracy,
     binary_auc,
@@ -23,6 +23,7 @@ __all__ = [
     "ClassificationSplits",
     "ClassifierConfig",
     "MIN_IMAGE_SIZE",
+    "Patience",
     "STATE_FILE",
     "SuperResConfig",
     "SuperResSplits",

@@ -26,9 +26,12 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
+import shutil
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Required, TypedDict, Unpack
 
@@ -39,11 +42,49 @@ from lensing.errors import LensSearchError
 
 WEIGHTS_FILE = "model.weights.h5"
 STATE_FILE = "state.json"
+BEST_FOLDER = "best"
+"""Where ``run_epochs`` keeps the best epoch's checkpoint (inside ``checkpoint_dir``) when it
+watches a ``Patience``."""
 
 log = logging.getLogger(__name__)
 
 OnEpoch = Callable[[dict[str, Any], "Path | None"], None]
 Augment = Callable[[np.ndarray, np.ndarray, np.random.Generator], tuple[np.ndarray, np.ndarray]]
+
+
+@dataclass(frozen=True)
+class Patience:
+    """Early stopping on a validation metric, with the best epoch's weights restored, and the
+    learning rate halved on a plateau: what Keras' ``EarlyStopping(restore_best_weights=True)``
+    and ``ReduceLROnPlateau(factor=0.5)`` do inside ``model.fit``.
+
+    ``stop_after``: epochs without a better ``metric`` before training stops (None: never);
+    ``halve_lr_after``: epochs without a better ``metric`` before the learning rate is halved,
+    again after as many more (None: never). A NaN is never better. ``run_epochs`` then leaves
+    the best epoch's checkpoint in ``checkpoint_dir`` (the weights a caller loads afterwards),
+    while the history it returns keeps every epoch trained.
+    """
+
+    metric: str
+    mode: str = "max"
+    stop_after: int | None = None
+    halve_lr_after: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.mode not in {"max", "min"}:
+            raise LensSearchError(f"mode must be max or min, got {self.mode!r}")
+        for name in ("stop_after", "halve_lr_after"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise LensSearchError(f"{name} must be at least 1 epoch, got {value}")
+
+    def better(self, value: float, best: float | None) -> bool:
+        """True if ``value`` improves on ``best`` (any finite value improves on None)."""
+        if not math.isfinite(value):
+            return False
+        if best is None:
+            return True
+        return value > best if self.mode == "max" else value < best
 
 
 class EpochRun(TypedDict, total=False):
@@ -52,7 +93,8 @@ class EpochRun(TypedDict, total=False):
     ``epochs``: epochs in all, resumed ones included; ``checkpoint_dir``: where each epoch's
     checkpoint is written (none if None); ``resume_from``: a checkpoint folder to continue from;
     ``on_epoch(metrics, checkpoint_dir)``: called after each epoch's checkpoint; ``verbose``: 1
-    shows each epoch's progress bar (as ``model.fit`` does), 0 nothing.
+    shows each epoch's progress bar (as ``model.fit`` does), 0 nothing; ``patience``: early
+    stopping and plateau halving (``Patience``; a retrain's, never a trial's: ASHA stops trials).
     """
 
     epochs: Required[int]
@@ -60,6 +102,7 @@ class EpochRun(TypedDict, total=False):
     resume_from: str | Path | None
     on_epoch: OnEpoch | None
     verbose: int
+    patience: Patience | None
 
 
 class ShuffledBatches:
@@ -308,7 +351,8 @@ def run_epochs(
     """Run epochs ``done+1 .. epochs``; after each: evaluate, checkpoint, call ``on_epoch``.
 
     ``batches(epoch)`` gives one epoch's training batches; ``evaluate()`` returns the validation
-    metrics. Returns the whole history (resumed epochs included), one dict per epoch.
+    metrics. Returns the whole history (resumed epochs included), one dict per epoch. With a
+    ``patience`` it may stop before ``epochs``, and the checkpoint left is the best epoch's.
     """
     epochs = run["epochs"]
     if epochs < 1:
@@ -320,14 +364,62 @@ def run_epochs(
     history = load_checkpoint(model, resume) if resume is not None else []
     if folder is not None:
         folder.mkdir(parents=True, exist_ok=True)
+    watch = _Watch(run.get("patience"), model, folder)
     for epoch in range(len(history) + 1, epochs + 1):
         start = time.perf_counter()
         loss = fit_one_epoch(model, batches(epoch), epoch, verbose)
         metrics: dict[str, Any] = {"epoch": epoch, **evaluate(), "loss": loss}
         metrics["epoch_seconds"] = time.perf_counter() - start
         history.append(metrics)
+        stop = watch.after_epoch(metrics, history)  # before the checkpoint: it halves the rate
         if folder is not None:
             save_checkpoint(model, folder, history)
         if on_epoch is not None:
             on_epoch(dict(metrics), folder)
+        if stop:
+            break
+    watch.restore_best()
     return history
+
+
+class _Watch:
+    """What ``run_epochs`` does for a ``Patience``: keep the best checkpoint, halve the learning
+    rate on a plateau, say when to stop, and put the best checkpoint back at the end."""
+
+    def __init__(self, patience: Patience | None, model: keras.Model, folder: Path | None):
+        self.patience, self.model, self.folder = patience, model, folder
+        self.best: float | None = None
+        self.best_epoch = 0
+        self.since = 0
+
+    def after_epoch(self, metrics: dict[str, Any], history: list[dict[str, Any]]) -> bool:
+        """Record the epoch (``metrics`` gains ``lr`` and ``best_epoch``); True: stop now."""
+        patience = self.patience
+        if patience is None:
+            return False
+        value = float(metrics[patience.metric])
+        if patience.better(value, self.best):
+            self.best, self.best_epoch, self.since = value, int(metrics["epoch"]), 0
+            if self.folder is not None:
+                save_checkpoint(self.model, self.folder / BEST_FOLDER, history)
+        else:
+            self.since += 1
+        metrics["lr"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+        metrics["best_epoch"] = self.best_epoch
+        halve = patience.halve_lr_after
+        if halve is not None and self.since and self.since % halve == 0:
+            learning_rate = self.model.optimizer.learning_rate
+            learning_rate.assign(learning_rate * 0.5)
+        return patience.stop_after is not None and self.since >= patience.stop_after
+
+    def restore_best(self) -> None:
+        """Put the best epoch's checkpoint where the last epoch's is (weights loaded from the
+        folder are then the best ones), and the best folder away."""
+        if self.patience is None or self.folder is None:
+            return
+        best = self.folder / BEST_FOLDER
+        if not best.is_dir():
+            return
+        for name in (WEIGHTS_FILE, STATE_FILE):
+            os.replace(best / name, self.folder / name)
+        shutil.rmtree(best)

@@ -482,3 +482,41 @@ def test_retrain_on_data_without_a_test_split_says_so(
     beside = pd.read_csv(sr_retrained / "history.csv").iloc[0]
     for name in ("loss", "val_psnr", "val_ssim"):
         assert alone[name] == pytest.approx(beside[name], rel=1e-3), name
+
+
+def test_retrain_with_patience_evaluates_the_best_epoch(
+    experiments: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--patience``/``--lr-patience`` choose on validation; the model evaluated and saved is
+    the best epoch's, and metrics.json says which epoch that was."""
+    from results.export import load_model
+    from results.retrain import main
+
+    experiment = str(experiments["superres"])
+    for flag in ("--patience", "--lr-patience"):
+        line = one_line_error(main, [experiment, flag, "0", "--out", str(tmp_path / "x")], capsys)
+        assert line == f"results: error: {flag} must be at least 1 epoch, got 0"
+    assert not (tmp_path / "x").exists()
+
+    out = tmp_path / "patient"
+    argv = [experiment, "--epochs", "4", "--patience", "1", "--lr-patience", "1", "--out", str(out)]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "for at most 4 epochs" in printed
+    saved = json.loads((out / "metrics.json").read_text())
+    history = pd.read_csv(out / "history.csv")
+    best = int(history["val_psnr"].to_numpy().argmax()) + 1  # the first best epoch
+    assert saved["best_epoch"] == best == history["best_epoch"].iloc[-1]
+    assert saved["epochs_trained"] == len(history) and saved["epochs"] == 4
+    assert saved["patience"] == {"stop_after": 1, "halve_lr_after": 1}
+    assert saved["metrics"]["val_psnr"] == pytest.approx(
+        history["val_psnr"].iloc[best - 1], rel=1e-5
+    )
+    if len(history) < 4:  # stopped at the first epoch that brought nothing better
+        assert len(history) == best + 1
+        assert (
+            f"stopped after epoch {len(history)}: no better val_psnr for 1 epoch; "
+            f"evaluating the weights of epoch {best}"
+        ) in printed
+    steps = saved["n_train"] // min(int(saved["config"]["batch_size"]), saved["n_train"])
+    assert int(load_model(out / "model.keras").optimizer.iterations) == best * steps
