@@ -39,7 +39,6 @@ import argparse
 import csv
 import fcntl
 import json
-import math
 import os
 import platform
 import subprocess
@@ -108,39 +107,17 @@ def space_of(task: str) -> Any:
     return spec.space
 
 
-def from_unit(param: Any, u: float) -> Any:
-    """The value of ``param`` at ``u`` in [0, 1): log scale for log floats, equal slices else."""
-    from spaces.params import ChoiceParam, FloatParam, IntParam
-
-    if isinstance(param, FloatParam):
-        if param.log:
-            low, high = math.log(param.low), math.log(param.high)
-            return float(math.exp(low + u * (high - low)))
-        return float(param.low + u * (param.high - param.low))
-    if isinstance(param, IntParam):
-        steps = (param.high - param.low) // param.step + 1
-        return int(param.low + min(int(u * steps), steps - 1) * param.step)
-    if isinstance(param, ChoiceParam):
-        return param.choices[min(int(u * len(param.choices)), len(param.choices) - 1)]
-    return param.default_value()
-
-
 def draw_configs(space: Any, count: int) -> list[dict[str, Any]]:
     """The space's defaults, then ``count`` scrambled-Sobol configurations (reproducible)."""
     from scipy.stats import qmc
 
-    searched = [space[name] for name in space.searched()]
     configs = [space.defaults()]
     if count:
         with warnings.catch_warnings():  # counts that are not powers of 2 lose some balance
             warnings.simplefilter("ignore", UserWarning)
-            points = qmc.Sobol(len(searched), scramble=True, seed=SOBOL_SEED).random(count)
-        for point in points:
-            config = space.defaults()
-            config.update(
-                {p.name: from_unit(p, float(u)) for p, u in zip(searched, point, strict=True)}
-            )
-            configs.append(config)
+            dimensions = len(space.searched())
+            points = qmc.Sobol(dimensions, scramble=True, seed=SOBOL_SEED).random(count)
+        configs.extend(space.from_unit(point) for point in points)
     return configs
 
 

@@ -156,49 +156,13 @@ def read_table(path: Path, task: str) -> Table:
         ordered = sorted(rows[config_id], key=lambda r: int(r["epoch"]))
         if len(ordered) != epochs:
             continue
-        configs.append(
-            {name: parse_value(space[name], ordered[0][name]) for name in space.searched()}
-        )
+        configs.append({name: space[name].parse(ordered[0][name]) for name in space.searched()})
         values.append([float(r[metric]) for r in ordered])
         seconds.append([float(r["epoch_seconds"]) for r in ordered])
     curves = np.array(values, dtype=float)
     # a diverged run (no finite score) counts as the worst score recorded
     curves = np.where(np.isfinite(curves), curves, np.nanmin(curves))
     return Table(task, metric, configs, curves, np.array(seconds), space)
-
-
-def parse_value(param: Any, text: str) -> Any:
-    """A CSV cell back into the parameter's type (choices compared as text)."""
-    from spaces.params import ChoiceParam, IntParam
-
-    if isinstance(param, ChoiceParam):
-        return next(c for c in param.choices if str(c) == text)
-    if isinstance(param, IntParam):
-        return int(float(text))
-    return float(text)
-
-
-def encode(space: Any, config: dict[str, Any]) -> np.ndarray:
-    """A configuration as a point of [0, 1]^d (log scale where sampled on it; choices by index)."""
-    from spaces.params import ChoiceParam, FloatParam, IntParam
-
-    point = []
-    for name in space.searched():
-        param, value = space[name], config[name]
-        if isinstance(param, FloatParam):
-            low, high, x = param.low, param.high, float(value)
-            if param.log:
-                low, high, x = math.log(low), math.log(high), math.log(x)
-            point.append((x - low) / (high - low) if high > low else 0.0)
-        elif isinstance(param, IntParam):
-            span = param.high - param.low
-            point.append((int(value) - param.low) / span if span else 0.0)
-        elif isinstance(param, ChoiceParam):
-            count = len(param.choices)
-            point.append(param.choices.index(value) / (count - 1) if count > 1 else 0.0)
-        else:
-            point.append(0.0)
-    return np.array(point, dtype=float)
 
 
 def jitter(values: np.ndarray) -> float:
@@ -255,7 +219,7 @@ class Oracle:
 
     def __init__(self, table: Table, kind: str, trees: int) -> None:
         self.table = table
-        self.points = np.array([encode(table.space, c) for c in table.configs])
+        self.points = np.array([table.space.to_unit(c) for c in table.configs])
         self.known = {self._key(p): i for i, p in enumerate(self.points)}
         targets = np.hstack([table.values, np.log(table.seconds)])
         self.model = Surrogate(kind, trees).fit(self.points, targets, table.values[:, -1])
@@ -277,7 +241,7 @@ class Oracle:
 
     def curve(self, config: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
         """(metric per epoch, seconds per epoch) of ``config``."""
-        point = encode(self.table.space, config)
+        point = self.table.space.to_unit(config)
         key = self._key(point)
         if key in self.known:
             self.table_answers += 1
@@ -295,7 +259,7 @@ class Oracle:
 
     def truth(self, config: dict[str, Any]) -> float:
         """The last epoch's score without noise: recorded, or the surrogate's prediction."""
-        key = self._key(encode(self.table.space, config))
+        key = self._key(self.table.space.to_unit(config))
         if key in self.known:
             return float(self.table.values[self.known[key], -1])
         if key not in self.finals:
@@ -309,7 +273,7 @@ def surrogate_quality(table: Table, kind: str, trees: int, folds: int = 5) -> di
     from scipy.stats import spearmanr
     from sklearn.model_selection import KFold
 
-    points = np.array([encode(table.space, c) for c in table.configs])
+    points = np.array([table.space.to_unit(c) for c in table.configs])
     predicted = np.zeros_like(table.values)
     folds = min(folds, len(points))
     for train, test in KFold(folds, shuffle=True, random_state=0).split(points):
@@ -495,28 +459,14 @@ def config_space(space: Any) -> tuple[Any, dict[str, Any]]:
     """
     import ConfigSpace as CS
 
-    from spaces.params import ChoiceParam, FloatParam, IntParam
-
     hyperparameters: list[Any] = []
     fixed: dict[str, Any] = {}
     for param in space.params:
-        if isinstance(param, FloatParam | IntParam) and param.low == param.high:
-            fixed[param.name] = param.low
-        elif isinstance(param, FloatParam):
-            hyperparameters.append(
-                CS.UniformFloatHyperparameter(param.name, param.low, param.high, log=param.log)
-            )
-        elif isinstance(param, IntParam) and param.step > 1:
-            grid = list(range(param.low, param.high + 1, param.step))
-            hyperparameters.append(CS.OrdinalHyperparameter(param.name, grid))
-        elif isinstance(param, IntParam):
-            hyperparameters.append(
-                CS.UniformIntegerHyperparameter(param.name, param.low, param.high, log=param.log)
-            )
-        elif isinstance(param, ChoiceParam):
-            hyperparameters.append(CS.CategoricalHyperparameter(param.name, list(param.choices)))
+        form = param.config_space()
+        if form is None:
+            fixed[param.name] = param.default_value()
         else:
-            fixed[param.name] = param.value
+            hyperparameters.append(form)
     configuration_space = CS.ConfigurationSpace()  # TuneBOHB seeds it
     configuration_space.add(hyperparameters)
     return configuration_space, fixed

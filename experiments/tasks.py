@@ -68,7 +68,7 @@ class Task:
             return space
         for name, value in FROM_SCRATCH_FIXED.items():
             fixed = space[name]
-            if name in overrides and not (isinstance(fixed, FixedParam) and fixed.value == value):
+            if name in overrides and fixed != FixedParam(name, value):
                 raise LensSearchError(
                     f"space overrides file {space_file}: {name} must stay {value} without "
                     "pretrained weights (every backbone layer starts random); "

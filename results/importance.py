@@ -12,38 +12,15 @@ from typing import Any
 
 import optuna
 import pandas as pd
-from optuna.distributions import (
-    BaseDistribution,
-    CategoricalDistribution,
-    FloatDistribution,
-    IntDistribution,
-)
 
 from experiments.trials import STATUS_COMPLETED
-from spaces import ChoiceParam, FloatParam, IntParam, SearchSpace
+from spaces import SearchSpace
 
 MIN_TRIALS = 2
 
 
 class NotEnoughTrials(Exception):
     """Fewer than ``MIN_TRIALS`` completed trials: importance cannot be estimated yet."""
-
-
-def distribution(param: Any, values: list[Any]) -> BaseDistribution | None:
-    """The Optuna distribution of a searched parameter covering ``values`` (None if fixed)."""
-    if isinstance(param, ChoiceParam):
-        choices = tuple(param.choices) + tuple(
-            v for v in dict.fromkeys(values) if v not in param.choices
-        )
-        return CategoricalDistribution(choices)
-    if isinstance(param, FloatParam | IntParam):
-        low, high = min([param.low, *values]), max([param.high, *values])
-        if isinstance(param, FloatParam):
-            return FloatDistribution(float(low), float(high), log=param.log)
-        inside_grid = all((v - param.low) % param.step == 0 for v in values)
-        step = param.step if inside_grid and low == param.low else 1
-        return IntDistribution(int(low), int(high), log=param.log, step=step)
-    return None
 
 
 def completed_study(
@@ -65,7 +42,7 @@ def completed_study(
     distributions = {}
     for param in params:
         values = [row[param.name] for row in rows if param.name in row]
-        dist = distribution(param, values)
+        dist = param.optuna_distribution(values)
         if dist is not None and len(values) == len(rows):
             distributions[param.name] = dist
     study = optuna.create_study(direction="maximize" if mode == "max" else "minimize")

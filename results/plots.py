@@ -50,7 +50,7 @@ from results.outputs import (
 )
 from results.select import load_leaderboard, trial_configs
 from results.study_plots import save_study_figures, stored_study
-from spaces import ChoiceParam, FloatParam, IntParam, SearchSpace
+from spaces import SearchSpace
 
 DEFAULT_TOP = 10
 PLOT_FILES = (
@@ -157,19 +157,6 @@ def importance_figure(importances: Mapping[str, float] | None, note: str = "") -
     return figure
 
 
-def unit_position(param: Any, value: Any) -> float:
-    """Where ``value`` lies in the parameter's range, 0..1 (log scale for log parameters)."""
-    if isinstance(param, ChoiceParam):
-        choices = list(param.choices)
-        return choices.index(value) / max(1, len(choices) - 1) if value in choices else math.nan
-    if isinstance(param, FloatParam | IntParam):
-        low, high, v = float(param.low), float(param.high), float(value)
-        if param.log:
-            low, high, v = math.log(low), math.log(high), math.log(max(v, 1e-300))
-        return (v - low) / (high - low) if high > low else 0.5
-    return math.nan
-
-
 def top_trials_figure(
     table: pd.DataFrame,
     configs: Mapping[str, dict[str, Any]],
@@ -188,10 +175,10 @@ def top_trials_figure(
     cmap = colormaps["viridis"]
     for trial_id, score in zip(scored["trial_id"], scores, strict=True):
         config = configs[trial_id]
-        ys = [unit_position(space[n], config.get(n)) for n in names]
+        ys = [space[n].to_unit(config[n]) if n in config else math.nan for n in names]
         axes.plot(range(len(names)), ys, color=cmap(norm(score)), marker="o", label=trial_id)
     for index, name in enumerate(names):
-        low, high = _range_labels(space[name])
+        low, high = space[name].range_labels()
         axes.annotate(
             low,
             (index, 0),
@@ -214,12 +201,6 @@ def top_trials_figure(
     axes.set_title(f"top {len(scored)} trials by best {metric}")
     figure.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=axes, label=f"best {metric}")
     return figure
-
-
-def _range_labels(param: Any) -> tuple[str, str]:
-    if isinstance(param, ChoiceParam):
-        return str(param.choices[0]), str(param.choices[-1])
-    return f"{param.low:.3g}", f"{param.high:.3g}"
 
 
 def experiment_space(settings: ExperimentSettings) -> SearchSpace:

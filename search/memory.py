@@ -17,7 +17,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from lensing.errors import LensSearchError
-from spaces import ChoiceParam, FloatParam, IntParam, Param
+from spaces import Param
 from trainables.footprint import floats_per_pixel, shape_params, weight_count
 
 if TYPE_CHECKING:
@@ -88,11 +88,7 @@ def check_search_fits(task: Task, config: SearchConfig) -> None:
 
 def largest_value(param: Param) -> Any:
     """The largest number a parameter can produce (None if it produces no numbers)."""
-    if isinstance(param, FloatParam | IntParam):
-        return param.high
-    values = param.choices if isinstance(param, ChoiceParam) else (param.value,)
-    numbers = [v for v in values if isinstance(v, int | float) and not isinstance(v, bool)]
-    return max(numbers, default=None)
+    return param.largest()
 
 
 def _gib(size: int) -> str:

@@ -30,13 +30,11 @@ a file with another suffix.
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from lensing.errors import LensSearchError, one_line
-from spaces.params import ChoiceParam, FixedParam, FloatParam, IntParam, Param
+from spaces.params import ChoiceParam, FixedParam, Param
 
 _SPEC_KEYS = {"low", "high", "log", "step", "choices", "value", "default"}
 _RANGE_KEYS = {"low", "high", "log", "step"}
@@ -111,71 +109,12 @@ def _choices(param: Param, choices: Any, default: Any) -> ChoiceParam:
 
 
 def _range(param: Param, spec: dict[str, Any]) -> Param:
-    base = param
-    if isinstance(param, FixedParam):
-        value = param.value
-        if isinstance(value, int) and not isinstance(value, bool):
-            base = IntParam(param.name, value, value, valid=param.valid)
-        elif isinstance(value, float):
-            base = FloatParam(param.name, value, value, valid=param.valid)
-    if not isinstance(base, FloatParam | IntParam):
-        raise LensSearchError(
-            f"{param.name}: wrong kind of override, a range (low/high) is only for float or "
-            "integer parameters; give choices or a single value"
-        )
-    changes = {k: spec[k] for k in ("low", "high", "log", "step") if k in spec}
-    if "step" in changes and isinstance(base, FloatParam):
-        raise LensSearchError(f"{param.name}: step is only for integer parameters")
-    if isinstance(base, IntParam):
-        for key in ("low", "high", "step"):
-            if key in changes and not _is_int(changes[key]):
-                raise LensSearchError(
-                    f"{param.name}: {key} must be an integer, got {changes[key]!r}"
-                )
-    if "log" in changes and not isinstance(changes["log"], bool):
-        raise LensSearchError(f"{param.name}: log must be true or false, got {changes['log']!r}")
-    for key in ("low", "high"):
-        if key in changes and not _is_number(changes[key]):
-            raise LensSearchError(f"{param.name}: {key} must be a number, got {changes[key]!r}")
-    low = changes.get("low", base.low)
-    high = changes.get("high", base.high)
-    default: Any = spec.get("default")
-    if default is None:
-        old = base.default_value()
-        default = old if low <= old <= high else None
-    elif not _is_number(default):
-        raise LensSearchError(f"{param.name}: default must be a number, got {default!r}")
-    if isinstance(base, IntParam):
-        changes = {k: v if k == "log" else int(v) for k, v in changes.items()}
-        default = None if default is None else int(default)
-    return replace(base, **changes, default=default)
+    changes: dict[str, Any] = {k: spec[k] for k in ("low", "high", "log", "step") if k in spec}
+    return param.as_range().ranged(changes, spec.get("default"))
 
 
 def _check_value(param: Param, value: Any) -> Any:
-    """A fixed value or choice must match the parameter's kind."""
-    name = param.name
+    """A fixed value or choice must match the parameter's kind (``Param.check_value``)."""
     if value is None:
-        raise LensSearchError(f"{name}: a value is required, got null")
-    if isinstance(param, FloatParam) and not _is_number(value):
-        raise LensSearchError(f"{name}: wrong kind, expected a number, got {value!r}")
-    if isinstance(param, FloatParam):
-        return float(value)
-    if isinstance(param, IntParam) and not _is_int(value):
-        raise LensSearchError(f"{name}: wrong kind, expected an integer, got {value!r}")
-    if isinstance(param, IntParam):
-        return int(value)
-    if isinstance(param, ChoiceParam):
-        if param.is_bool and not isinstance(value, bool):
-            raise LensSearchError(f"{name}: wrong kind, expected true or false, got {value!r}")
-        numeric = all(_is_number(c) for c in param.choices)
-        if numeric and not _is_number(value):
-            raise LensSearchError(f"{name}: wrong kind, expected a number, got {value!r}")
-    return value
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _is_int(value: Any) -> bool:
-    return _is_number(value) and float(value).is_integer()
+        raise LensSearchError(f"{param.name}: a value is required, got null")
+    return param.check_value(value)

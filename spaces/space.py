@@ -10,7 +10,7 @@ import numpy as np
 
 from lensing.errors import LensSearchError
 from spaces.overrides import override_param
-from spaces.params import ChoiceParam, FixedParam, FloatParam, IntParam, Param
+from spaces.params import Param
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class SearchSpace:
 
     def searched(self) -> list[str]:
         """Names of the parameters that are searched (not fixed)."""
-        return [p.name for p in self.params if not isinstance(p, FixedParam)]
+        return [p.name for p in self.params if p.searched]
 
     def defaults(self) -> dict[str, Any]:
         """A known-good config for smoke runs and tests.
@@ -68,63 +68,34 @@ class SearchSpace:
         """
         fixed: dict[str, Any] = {}
         for p in self.params:
-            if isinstance(p, FloatParam):
-                trial.suggest_float(p.name, p.low, p.high, log=p.log)
-            elif isinstance(p, IntParam):
-                trial.suggest_int(p.name, p.low, p.high, step=p.step, log=p.log)
-            elif isinstance(p, ChoiceParam):
-                trial.suggest_categorical(p.name, list(p.choices))
-            else:
-                fixed[p.name] = p.value
+            value = p.suggest(trial)
+            if not p.searched:
+                fixed[p.name] = value
         return fixed
 
     def to_tune(self) -> dict[str, Any]:
         """Ray Tune domains (``tune.loguniform``, ``tune.choice`` ...), e.g. for random search."""
-        from ray import tune
-
-        space: dict[str, Any] = {}
-        for p in self.params:
-            if isinstance(p, FloatParam):
-                space[p.name] = (tune.loguniform if p.log else tune.uniform)(p.low, p.high)
-            elif isinstance(p, IntParam):
-                if p.log:
-                    space[p.name] = tune.lograndint(p.low, p.high + 1)
-                elif p.step == 1:
-                    space[p.name] = tune.randint(p.low, p.high + 1)
-                else:
-                    space[p.name] = tune.qrandint(p.low, p.high, p.step)
-            elif isinstance(p, ChoiceParam):
-                space[p.name] = tune.choice(list(p.choices))
-            else:
-                space[p.name] = p.value
-        return space
+        return {p.name: p.tune_domain() for p in self.params}
 
     def build_keras_tuner(self, hp: Any) -> dict[str, Any]:
         """Declare every parameter on keras-tuner ``HyperParameters`` and return the config."""
-        config: dict[str, Any] = {}
-        for p in self.params:
-            if isinstance(p, FloatParam):
-                sampling = "log" if p.log else "linear"
-                value = hp.Float(
-                    p.name, p.low, p.high, sampling=sampling, default=p.default_value()
-                )
-            elif isinstance(p, IntParam):
-                sampling = "log" if p.log else "linear"
-                value = hp.Int(
-                    p.name,
-                    p.low,
-                    p.high,
-                    step=p.step,
-                    sampling=sampling,
-                    default=p.default_value(),
-                )
-            elif isinstance(p, ChoiceParam) and p.is_bool:
-                value = hp.Boolean(p.name, default=p.default_value())
-            elif isinstance(p, ChoiceParam):
-                value = hp.Choice(p.name, list(p.choices), default=p.default_value())
-            else:
-                value = hp.Fixed(p.name, p.value)
-            config[p.name] = value
+        return {p.name: p.keras_tuner(hp) for p in self.params}
+
+    def to_unit(self, config: Mapping[str, Any]) -> np.ndarray:
+        """The searched parameters of ``config`` as a point of the unit cube (``Param.to_unit``)."""
+        return np.array([self[n].to_unit(config[n]) for n in self.searched()], dtype=float)
+
+    def from_unit(self, point: Any) -> dict[str, Any]:
+        """The configuration at ``point`` of the unit cube: the searched parameters from it
+        (``Param.from_unit``), the fixed ones at their value."""
+        searched = [self[n] for n in self.searched()]
+        if len(point) != len(searched):
+            raise LensSearchError(
+                f"space {self.name}: a point of {len(point)} coordinates for "
+                f"{len(searched)} searched parameters"
+            )
+        config = self.defaults()
+        config.update({p.name: p.from_unit(float(u)) for p, u in zip(searched, point, strict=True)})
         return config
 
     def with_overrides(self, mapping: Mapping[str, Any]) -> SearchSpace:
