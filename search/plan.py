@@ -50,7 +50,7 @@ REPLAYS = 200
 REPLAYED_TRIALS = 20_000
 """At most this many trials replayed in all (fewer replays of a search of many samples)."""
 RAY_START_S = 15.0
-"""Starting an embedded Ray and its first workers (measured: 10-20 s on 2 cores)."""
+"""Seconds the estimate adds for starting an embedded Ray and its first workers."""
 SIM_SAMPLE = 4
 """Lenses per class (pairs / 3 for super-resolution) simulated to time the simulation."""
 EVENING_S = 4 * 3600.0

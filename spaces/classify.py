@@ -28,9 +28,8 @@ integers >= 1.
 The ``cnn_*`` parameters shape only the ``cnn`` backbone (``BACKBONE_PARAMS``): a search of
 another backbone leaves them out (``experiments.tasks.Task.searched_space``). Their defaults (8
 filters, 4 stages of 2 blocks: 8-64 filters, 8 convolutions) are what the model is built with
-when a config lacks them. With the ``cnn``'s learning rate of 1e-3 they reach macro AUC 0.95
-after 5 epochs and 0.969 after 10 on the Quick start's data at 48 px, at about a third of the
-old ``small_cnn``'s cost per epoch (bench/RESULTS.md, ``bench.epoch_cost``).
+when a config lacks them (what they reach, and at what cost per epoch: ``bench.epoch_cost`` in
+bench/RESULTS.md).
 """
 
 from __future__ import annotations

@@ -38,9 +38,8 @@ from trainables.runtime import prepare_backend
 
 PREDICT_BATCH = 64
 CALIBRATION_IMAGES = 512
-"""Images whose batch statistics recalibrate the batch norms after each epoch. 512 rather than
-1,024 halves the pass (0.4-0.5 s against 0.7-1.1 s per epoch of the ``cnn`` at 48 px on 2 cores)
-with the same validation AUC after each of 10 epochs to 3 decimals (bench/RESULTS.md)."""
+"""Images whose batch statistics recalibrate the batch norms after each epoch (why 512 and not
+more: bench/RESULTS.md)."""
 
 
 def recalibrate_classifier(

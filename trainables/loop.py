@@ -147,12 +147,10 @@ def fit_one_epoch(model: keras.Model, batches: ShuffledBatches, epoch: int, verb
     """Train ``model`` for epoch ``epoch`` (1-based) and return its mean training loss.
 
     One ``train_on_batch`` per batch, the compiled training step ``model.fit`` runs, without
-    ``fit``'s input pipeline. Under TensorFlow, ``fit`` feeds arrays through an autotuned
-    ``tf.data`` pipeline, and on 2 cores many of the ``cnn``'s 6-s epochs then waited after their
-    last batch until 10.3 s after ``fit`` began; a ``tf.data.Dataset`` fed to ``fit`` moved the
-    wait into the next TensorFlow call, one with autotuning off had none (bench/RESULTS.md, "The
-    10.3-s epochs"). The loss returned is the mean of the batches' losses, as ``fit`` reports it
-    (the batches are equal). ``verbose`` 1 shows the epoch's progress bar, as ``fit`` does.
+    ``fit``'s input pipeline: under TensorFlow, ``fit``'s autotuned ``tf.data`` pipeline made
+    epochs wait after their last batch (bench/RESULTS.md, "The 10.3-s epochs"). The loss
+    returned is the mean of the batches' losses, as ``fit`` reports it (the batches are equal).
+    ``verbose`` 1 shows the epoch's progress bar, as ``fit`` does.
     """
     progress = None
     if verbose:
