@@ -102,8 +102,49 @@ def _python(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+class _Interval:
+    """What a float and an integer range share: the range's description, unit-cube position,
+    ends and override target (the dataclasses below give ``name``, ``low``, ``high``, ``log``)."""
+
+    name: str
+    low: Any
+    high: Any
+    log: bool
+
+    def default_value(self) -> Any:
+        raise NotImplementedError
+
+    @property
+    def searched(self) -> bool:
+        return True
+
+    def describe(self) -> str:
+        """``name: low .. high[, log scale] (default d)``, as a plan prints it."""
+        scale = ", log scale" if self.log else ""
+        return f"{self.name}: {self.low:g} .. {self.high:g}{scale} (default {self.default_value()})"
+
+    def to_unit(self, value: Any) -> float:
+        """Where ``value`` lies in the range, 0..1, on a log scale for a log parameter."""
+        low, high, v = float(self.low), float(self.high), float(value)
+        if self.log:
+            low, high, v = math.log(low), math.log(high), math.log(max(v, 1e-300))
+        return (v - low) / (high - low) if high > low else 0.5
+
+    def largest(self) -> Any:
+        """The largest value it can produce."""
+        return self.high
+
+    def range_labels(self) -> tuple[str, str]:
+        """The two ends, as an axis labels them."""
+        return f"{self.low:.3g}", f"{self.high:.3g}"
+
+    def as_range(self) -> Any:
+        """What an override's ``low``/``high`` re-range: itself."""
+        return self
+
+
 @dataclass(frozen=True)
-class FloatParam:
+class FloatParam(_Interval):
     """A real number in [low, high], sampled uniformly or (``log=True``) log-uniformly."""
 
     name: str
@@ -127,14 +168,6 @@ class FloatParam:
         if self.log:
             return float(math.exp(rng.uniform(math.log(self.low), math.log(self.high))))
         return float(rng.uniform(self.low, self.high))
-
-    def describe(self) -> str:
-        """``name: low .. high[, log scale] (default d)``, as a plan prints it."""
-        return _describe_range(self)
-
-    @property
-    def searched(self) -> bool:
-        return True
 
     def suggest(self, trial: Any) -> float:
         """Optuna's define-by-run suggestion of this parameter on ``trial``."""
@@ -168,10 +201,6 @@ class FloatParam:
         low, high = min([self.low, *values]), max([self.high, *values])
         return FloatDistribution(float(low), float(high), log=self.log)
 
-    def to_unit(self, value: Any) -> float:
-        """Where ``value`` lies in the range, 0..1, on a log scale for a log parameter."""
-        return _unit_in_range(self, value)
-
     def from_unit(self, u: float) -> float:
         """The value at ``u`` in [0, 1] (the inverse of ``to_unit``)."""
         if self.log:
@@ -189,18 +218,6 @@ class FloatParam:
             raise LensSearchError(f"{self.name}: wrong kind, expected a number, got {value!r}")
         return float(value)
 
-    def largest(self) -> float:
-        """The largest value it can produce."""
-        return self.high
-
-    def range_labels(self) -> tuple[str, str]:
-        """The two ends, as an axis labels them."""
-        return f"{self.low:.3g}", f"{self.high:.3g}"
-
-    def as_range(self) -> FloatParam:
-        """What an override's ``low``/``high`` re-range: itself."""
-        return self
-
     def ranged(self, changes: dict[str, Any], default: Any) -> FloatParam:
         """A copy with an override's ``low``, ``high``, ``log`` (and ``default``) applied."""
         if "step" in changes:
@@ -210,7 +227,7 @@ class FloatParam:
 
 
 @dataclass(frozen=True)
-class IntParam:
+class IntParam(_Interval):
     """An integer in [low, high] (both included) on a grid of ``step``."""
 
     name: str
@@ -238,14 +255,6 @@ class IntParam:
             value = math.exp(rng.uniform(math.log(self.low), math.log(self.high + 1)))
             return int(min(self.high, math.floor(value)))
         return int(self.low + rng.integers(0, (self.high - self.low) // self.step + 1) * self.step)
-
-    def describe(self) -> str:
-        """``name: low .. high[, log scale] (default d)``, as a plan prints it."""
-        return _describe_range(self)
-
-    @property
-    def searched(self) -> bool:
-        return True
 
     def suggest(self, trial: Any) -> int:
         """Optuna's define-by-run suggestion of this parameter on ``trial``."""
@@ -291,10 +300,6 @@ class IntParam:
         step = self.step if inside_grid and low == self.low else 1
         return IntDistribution(int(low), int(high), log=self.log, step=step)
 
-    def to_unit(self, value: Any) -> float:
-        """Where ``value`` lies in the range, 0..1, on a log scale for a log parameter."""
-        return _unit_in_range(self, value)
-
     def from_unit(self, u: float) -> int:
         """The grid value whose equal slice of [0, 1) holds ``u``."""
         steps = (self.high - self.low) // self.step + 1
@@ -309,18 +314,6 @@ class IntParam:
         if not is_integer(value):
             raise LensSearchError(f"{self.name}: wrong kind, expected an integer, got {value!r}")
         return int(value)
-
-    def largest(self) -> int:
-        """The largest value it can produce."""
-        return self.high
-
-    def range_labels(self) -> tuple[str, str]:
-        """The two ends, as an axis labels them."""
-        return f"{self.low:.3g}", f"{self.high:.3g}"
-
-    def as_range(self) -> IntParam:
-        """What an override's ``low``/``high`` re-range: itself."""
-        return self
 
     def ranged(self, changes: dict[str, Any], default: Any) -> IntParam:
         """A copy with an override's ``low``, ``high``, ``step``, ``log`` (and ``default``)."""
@@ -530,13 +523,6 @@ def _largest_number(values: Sequence[Any]) -> Any:
     return max(numbers, default=None)
 
 
-def _unit_in_range(param: FloatParam | IntParam, value: Any) -> float:
-    low, high, v = float(param.low), float(param.high), float(value)
-    if param.log:
-        low, high, v = math.log(low), math.log(high), math.log(max(v, 1e-300))
-    return (v - low) / (high - low) if high > low else 0.5
-
-
 def _ranged(
     param: FloatParam | IntParam, changes: dict[str, Any], default: Any
 ) -> tuple[dict[str, Any], Any]:
@@ -554,11 +540,6 @@ def _ranged(
     elif not is_number(default):
         raise LensSearchError(f"{param.name}: default must be a number, got {default!r}")
     return changes, default
-
-
-def _describe_range(param: FloatParam | IntParam) -> str:
-    scale = ", log scale" if param.log else ""
-    return f"{param.name}: {param.low:g} .. {param.high:g}{scale} (default {param.default_value()})"
 
 
 def _check_interval(param: FloatParam | IntParam) -> None:
