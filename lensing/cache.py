@@ -11,13 +11,15 @@ import fcntl
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from lensing.errors import LensSearchError
 
 CACHE_ENV = "LENS_SEARCH_CACHE"
-TASKS = ("classify", "superres")
+Simulator = Callable[..., Path]
+"""``simulate(folder, **settings)``: writes a data set into ``folder``, returns it."""
 _NOT_IN_KEY = frozenset({"workers", "progress"})
 
 
@@ -33,24 +35,25 @@ def dataset_key(task: str, sim_kwargs: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
-def default_dataset(task: str, **sim_kwargs: Any) -> Path:
+def default_dataset(task: str, simulate: Simulator | None = None, **sim_kwargs: Any) -> Path:
     """The folder of the ``task`` data set simulated with ``sim_kwargs``, simulating it if needed.
+
+    ``simulate(folder, **sim_kwargs)`` writes the data set (a task's own simulator); without it,
+    the simulator ``lensing.simulate`` has for ``task`` (``simulators()``).
 
     Example:
         >>> default_dataset("classify", preset="varied", per_class=333, size=128)
     """
-    from lensing.simulate import (  # lenstronomy: slow
-        DEFAULT_TEST_FRACTION,
-        simulate_classification,
-        simulate_superres,
-    )
+    from lensing.simulate import DEFAULT_TEST_FRACTION  # lenstronomy: slow
 
-    if task not in TASKS:
-        raise LensSearchError(f"unknown task {task!r} (choose from {', '.join(TASKS)})")
+    if simulate is None:
+        known = simulators()
+        if task not in known:
+            raise LensSearchError(f"unknown task {task!r} (choose from {', '.join(known)})")
+        simulate = known[task]
     # The test split is in the key even when left at its default: a set cached before test/
     # existed has another key, so it is simulated anew with test/ rather than refused.
     sim_kwargs = {"test_fraction": DEFAULT_TEST_FRACTION, **sim_kwargs}
-    simulate = simulate_classification if task == "classify" else simulate_superres
     folder = cache_root() / f"{task}-{dataset_key(task, sim_kwargs)}"
     folder.parent.mkdir(parents=True, exist_ok=True)
     with open(folder.parent / f".{folder.name}.lock", "w") as lock:
@@ -59,3 +62,10 @@ def default_dataset(task: str, **sim_kwargs: Any) -> Path:
             return simulate(folder, **sim_kwargs)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def simulators() -> dict[str, Simulator]:
+    """The simulators of ``lensing.simulate`` by the name of the data set they write."""
+    from lensing.simulate import SIMULATORS
+
+    return dict(SIMULATORS)

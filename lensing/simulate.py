@@ -19,6 +19,7 @@ fraction. No search reads ``test/`` (``lensing.load``); ``results.retrain`` and
 
 from __future__ import annotations
 
+import argparse
 import logging
 import multiprocessing as mp
 import os
@@ -390,6 +391,8 @@ def build_parser() -> OneLineParser:
     superres.add_argument("--pairs", type=int, default=DEFAULT_PAIRS)
     superres.add_argument("--noise", choices=("on", "off"), default="on")
     superres.add_argument("--preset", choices=sorted(PRESETS), default=DEFAULT_PRESET)
+    classify.set_defaults(run=_run_classify)
+    superres.set_defaults(run=_run_superres)
     for sub in (classify, superres):
         sub.add_argument(
             "--test-fraction",
@@ -407,6 +410,25 @@ def build_parser() -> OneLineParser:
     return parser
 
 
+def _run_classify(args: argparse.Namespace, common: dict[str, Any]) -> Path:
+    return simulate_classification(
+        args.out,
+        preset=args.preset,
+        per_class=args.per_class,
+        size=args.size,
+        val_fraction=args.val_fraction,
+        layout=args.layout,
+        with_mass=args.with_mass,
+        **common,
+    )
+
+
+def _run_superres(args: argparse.Namespace, common: dict[str, Any]) -> Path:
+    return simulate_superres(
+        args.out, pairs=args.pairs, noise=args.noise == "on", preset=args.preset, **common
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and simulate; prints the data set's folder on stdout."""
     args = build_parser().parse_args(argv)
@@ -416,24 +438,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         "progress": not args.no_progress,
         "test_fraction": args.test_fraction,
     }
-    if args.task == "classify":
-        out = simulate_classification(
-            args.out,
-            preset=args.preset,
-            per_class=args.per_class,
-            size=args.size,
-            val_fraction=args.val_fraction,
-            layout=args.layout,
-            with_mass=args.with_mass,
-            **common,
-        )
-    else:
-        out = simulate_superres(
-            args.out, pairs=args.pairs, noise=args.noise == "on", preset=args.preset, **common
-        )
+    out = args.run(args, common)
     print(out)
     return 0
 
+
+SIMULATORS: dict[str, Callable[..., Path]] = {
+    "classify": simulate_classification,
+    "superres": simulate_superres,
+}
+"""The simulators by the name of the data set they write (``lensing.cache.default_dataset``)."""
 
 cli = console_script(main, prog="lensing.simulate")
 

@@ -32,14 +32,14 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from ray.tune import ResultGrid
 
+from experiments.evaluation import save_figure as save
 from experiments.ray_adapter import trial_records
 from experiments.settings import ExperimentSettings
 from experiments.storage import default_out
-from experiments.tasks import TASKS
+from experiments.tasks import task_named
 from experiments.trials import STATUS_STOPPED
 from lensing.cli import console_script
 from lensing.errors import LensSearchError
-from results.figures import save
 from results.importance import NotEnoughTrials, completed_study, param_importances
 from results.outputs import (
     add_output_flags,
@@ -208,7 +208,7 @@ def experiment_space(settings: ExperimentSettings) -> SearchSpace:
 
     When the search's ``--space`` file is gone or no longer valid, the task's space without it.
     """
-    task = TASKS[settings.task]
+    task = task_named(settings.task)
     overrides = settings.config.get("space")
     if not (overrides and Path(overrides).is_file()):
         overrides = None

@@ -27,13 +27,13 @@ import json
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import pandas as pd
 
 from experiments.settings import ExperimentSettings
 from experiments.storage import default_out
-from experiments.tasks import CLASSIFY_NAME, TASKS
+from experiments.tasks import task_named
 from lensing.cli import command_options, console_script
 from lensing.errors import LensSearchError
 from lensing.layout import TEST, has_test_split
@@ -67,20 +67,14 @@ def data_path(settings: ExperimentSettings, override: str | None) -> Path:
 
 def load_task_data(settings: ExperimentSettings, path: Path) -> Any:
     """The data set read exactly as the search read it (same validation split; no ``test/``)."""
-    task = TASKS[settings.task]
-    return task.load_data(
-        path, image_size=settings.config.get("image_size") if task.has_backbone else None
-    )
+    return task_named(settings.task).load_data(path, settings.config)
 
 
 def load_task_test(settings: ExperimentSettings, path: Path) -> Any | None:
     """The ``test/`` split of ``path`` as the model takes it, or None when there is none."""
     if not has_test_split(path):
         return None
-    task = TASKS[settings.task]
-    return task.load_test(
-        path, image_size=settings.config.get("image_size") if task.has_backbone else None
-    )
+    return task_named(settings.task).load_test(path, settings.config)
 
 
 def train_model(
@@ -100,15 +94,7 @@ def train_model(
     last epoch's, or with a ``trainables.Patience`` the best epoch's, so ``model.keras`` holds
     the trained optimizer state as a trial checkpoint does.
     """
-    from trainables import (
-        ClassifierConfig,
-        SuperResConfig,
-        build_classifier,
-        build_superres,
-        load_checkpoint,
-        train_classifier,
-        train_superres,
-    )
+    from trainables import load_checkpoint
 
     metric = settings.metric
 
@@ -130,27 +116,9 @@ def train_model(
         "verbose": verbose,
         "patience": patience,
     }
-    if settings.task == CLASSIFY_NAME:
-        cfg = settings.config
-        config = cast(ClassifierConfig, trial.config)  # sampled from the classify space
-        history = train_classifier(
-            config,
-            data,
-            backbone=cfg["backbone"],
-            image_size=cfg["image_size"],
-            weights=cfg.get("weights"),
-            **common,
-        )
-        model = build_classifier(
-            config,
-            image_size=cfg["image_size"],
-            backbone=cfg["backbone"],
-            num_classes=len(data.classes),
-        )
-    else:
-        sr_config = cast(SuperResConfig, trial.config)  # sampled from the superres space
-        history = train_superres(sr_config, data, **common)
-        model = build_superres(sr_config, lr_size=data.lr_train.shape[1:3])
+    task = task_named(settings.task)
+    history = task.train(trial.config, data, settings.config, **common)
+    model = task.build_model(trial.config, settings.config, data)
     load_checkpoint(model, folder)  # the trained weights, Adam state and seed generators
     return history, model
 
@@ -159,22 +127,18 @@ def evaluate_and_draw(
     settings: ExperimentSettings, model: Any, arrays: tuple[Any, Any], out: Path, split: str
 ) -> Any:
     """Evaluate ``split`` (its inputs and targets), write the task's PNGs, return the evaluation."""
-    from results.evaluate import draw, evaluate_classifier, evaluate_superres
+    from experiments.intervals import N_RESAMPLES
 
-    if settings.task == CLASSIFY_NAME:
-        from lensing.layout import CLASSES
-
-        evaluation: Any = evaluate_classifier(model, *arrays, CLASSES, split=split)
-    else:
-        evaluation = evaluate_superres(model, *arrays, split=split)
-    draw(evaluation, out, "" if split == "val" else f"{split}_")
+    evaluation = task_named(settings.task).evaluate(
+        model, *arrays, split=split, resamples=N_RESAMPLES, seed=0
+    )
+    evaluation.draw(out, "" if split == "val" else f"{split}_")
     return evaluation
 
 
 def split_arrays(settings: ExperimentSettings, data: Any, split: str) -> tuple[Any, Any]:
     """The inputs and targets of ``split`` (``val`` of the data set, or its ``test`` split)."""
-    inputs, targets = ("x", "y") if settings.task == CLASSIFY_NAME else ("lr", "hr")
-    return getattr(data, f"{inputs}_{split}"), getattr(data, f"{targets}_{split}")
+    return task_named(settings.task).arrays(data, split)
 
 
 def retrain(
@@ -301,8 +265,7 @@ def _summary(
     source: Path,
     data: Any,
 ) -> dict[str, Any]:
-    n_val = len(data.y_val) if settings.task == CLASSIFY_NAME else len(data.lr_val)
-    n_train = len(data.y_train) if settings.task == CLASSIFY_NAME else len(data.lr_train)
+    n_train, n_val = task_named(settings.task).sizes(data)
     return {
         "task": settings.task,
         "experiment": experiment,

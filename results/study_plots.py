@@ -17,10 +17,10 @@ from matplotlib.figure import Figure
 from optuna.trial import TrialState
 from optuna.visualization import matplotlib as optuna_plots
 
+from experiments.evaluation import save_figure as save
 from experiments.storage import is_uri
 from experiments.study import load_study
 from lensing.errors import LensSearchError
-from results.figures import save
 from results.importance import MIN_TRIALS
 
 STUDY_FILES = ("importance.png", "top_trials.png", "slice.png")

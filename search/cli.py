@@ -9,17 +9,17 @@ import typing
 from collections.abc import Sequence
 from dataclasses import MISSING
 
-from experiments.tasks import TASKS, Task
+from experiments.tasks import Task, task_named
 from lensing.cli import OneLineParser, run_cli
 from search.config import (
     FIRST_TRIALS,
     STOPPED_TRIAL_POLICIES,
+    TASK_SETTINGS,
     TPE_MODELS,
     SearchConfig,
     setting_fields,
 )
 
-BACKBONE_ONLY = ("per_class", "sim_size", "image_size", "backbone", "weights")
 CHOICES = {
     "stopped_trials": STOPPED_TRIAL_POLICIES,
     "tpe_model": TPE_MODELS,
@@ -43,7 +43,7 @@ def build_parser(task: Task) -> argparse.ArgumentParser:
     )
     hints = typing.get_type_hints(SearchConfig)
     for f in setting_fields():
-        if f.name in BACKBONE_ONLY and not task.has_backbone:
+        if f.name in TASK_SETTINGS and f.name not in task.settings:
             continue
         flag = "--" + f.name.replace("_", "-")
         kind = _value_type(hints[f.name])
@@ -66,7 +66,7 @@ def parse_config(task: Task, argv: Sequence[str] | None) -> SearchConfig:
     args.pop("verbosity")  # --quiet/--verbose: the parser has configured logging from them
     given = given_flags(parser, argv, list(args)) & set(args)
     config = SearchConfig(**args, given=given)
-    config.validate(task.has_backbone)
+    config.validate(task)
     return config
 
 
@@ -84,12 +84,12 @@ def given_flags(
 
 
 def main_for(task_name: str, argv: Sequence[str] | None = None) -> None:
-    """Entry point shared by both tasks' ``__main__``."""
+    """Entry point shared by every task's ``__main__`` (a registered task's name)."""
     from search.launch import EXIT_NO_NODES, NodesDidNotCome
     from search.outcome import EXIT_ALL_ERRORED, exit_status
     from search.run import run_search  # Ray and Optuna; TensorFlow loads only in the trials
 
-    task = TASKS[task_name]
+    task = task_named(task_name)
 
     def main(args: Sequence[str] | None) -> int:
         config = parse_config(task, args)

@@ -9,13 +9,7 @@ from typing import Any
 
 from lensing.errors import LensSearchError
 from lensing.simulate import DEFAULT_PER_CLASS, DEFAULT_SIZE
-from trainables.backbones import (
-    BACKBONES,
-    DEFAULT_BACKBONE,
-    image_size_limits,
-    is_backbone,
-    min_image_size,
-)
+from trainables.backbones import DEFAULT_BACKBONE, image_size_limits
 
 STOPPED_TRIAL_POLICIES = ("pruned", "complete")
 TPE_MODELS = ("rung", "plain")
@@ -33,6 +27,9 @@ budget and failure policy from the experiment), so a different value is refused.
 GROWABLE_ON_RESUME = ("samples",)
 """Settings a resumed search may raise (never lower): ``--samples`` grows the experiment."""
 PATH_SETTINGS = ("data", "space")
+TASK_SETTINGS = frozenset({"per_class", "sim_size", "image_size", "backbone", "weights"})
+"""Settings that only some tasks have (``Task.settings`` names its own): the CLI offers the
+flags of the task's only."""
 
 
 def option(default: Any, help_text: str) -> Any:
@@ -154,8 +151,9 @@ class SearchConfig:
     """The settings the user gave explicitly (the CLI knows; None: those that differ from the
     defaults). Not a setting itself: neither a flag nor saved with the experiment."""
 
-    def validate(self, has_backbone: bool) -> None:
-        """Raise LensSearchError for settings that cannot work, before anything starts."""
+    def validate(self, task: Any = None) -> None:
+        """Raise LensSearchError for settings that cannot work, before anything starts; with a
+        ``task`` (``experiments.tasks.Task``) its own settings' checks too."""
         checks: list[tuple[bool, str]] = [
             (self.samples >= 1, f"--samples must be at least 1, got {self.samples}"),
             (self.max_epochs >= 1, f"--max-epochs must be at least 1, got {self.max_epochs}"),
@@ -218,41 +216,11 @@ class SearchConfig:
         ]
         if self.name is not None:
             check_name(self.name)
-        if has_backbone:
-            checks += [
-                (
-                    self.data is None or (self.per_class is None and self.sim_size is None),
-                    "--per-class and --sim-size choose the simulated data set; "
-                    "they cannot be used with --data",
-                ),
-                (
-                    self.per_class is None or self.per_class >= 10,
-                    f"--per-class must be at least 10, got {self.per_class}",
-                ),
-                (
-                    self.sim_size is None or self.sim_size >= 16,
-                    f"--sim-size must be at least 16, got {self.sim_size}",
-                ),
-            ]
-            checks += self._backbone_checks()
         for ok, message in checks:
             if not ok:
                 raise LensSearchError(message)
-
-    def _backbone_checks(self) -> list[tuple[bool, str]]:
-        """--backbone and --image-size, checked with the facts ``trainables.backbones`` owns."""
-        if not is_backbone(self.backbone):
-            return [
-                (False, f"--backbone must be one of {', '.join(BACKBONES)}, got {self.backbone!r}")
-            ]
-        min_size = min_image_size(self.backbone)
-        return [
-            (
-                self.image_size >= min_size,
-                f"--image-size must be at least {min_size} for {self.backbone}, "
-                f"got {self.image_size}",
-            )
-        ]
+        if task is not None:
+            task.check_settings(self.to_dict())
 
     def to_dict(self) -> dict[str, Any]:
         """The settings as a plain dict (written next to the experiment)."""

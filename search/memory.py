@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from lensing.errors import LensSearchError
 from spaces import Param
-from trainables.footprint import floats_per_pixel, shape_params, weight_count
+from trainables.footprint import floats_per_pixel, weight_count
 
 if TYPE_CHECKING:
     from experiments.tasks import Task
@@ -76,14 +76,15 @@ def check_batch_fits(
 
 
 def check_search_fits(task: Task, config: SearchConfig) -> None:
-    """Refuse an embedded classification search whose largest batch cannot fit in memory."""
-    if not task.has_backbone or config.address is not None:
+    """Refuse an embedded search whose largest batch cannot fit in memory (``Task.batch_fit``
+    says what to check; a cluster's workers are not this machine)."""
+    if config.address is not None:
         return
     space = task.searched_space(config.space, weights=config.weights, backbone=config.backbone)
-    largest = largest_value(space["batch_size"])
-    shape = {name: int(largest_value(space[name])) for name in shape_params(config.backbone)}
-    if largest is not None:
-        check_batch_fits(config.backbone, config.image_size, int(largest), cnn_shape=shape or None)
+    fit = task.batch_fit(config.to_dict(), space)
+    if fit is not None:
+        backbone, image_size, batch_size, shape = fit
+        check_batch_fits(backbone, image_size, batch_size, cnn_shape=shape)
 
 
 def largest_value(param: Param) -> Any:

@@ -1,7 +1,7 @@
 """What a search will do and cost, known before its first trial (``--dry-run``, the cost line).
 
 The estimate rests on measurements on this machine, never on a table of typical speeds:
-``trainables.cost`` trains the space's default and largest configurations for two short epochs
+``experiments.cost`` trains the space's default and largest configurations for two short epochs
 on random images of the trial's shape, in as many processes at once as trials would run here,
 and counts the multiply-adds of configurations sampled from the space; a sampled configuration's
 epoch costs what the two measured ones say at its multiply-adds. If the data must be simulated,
@@ -56,7 +56,6 @@ SIM_SAMPLE = 4
 EVENING_S = 4 * 3600.0
 """A laptop's evening; a search estimated at more than ``FAR_BEYOND`` of these gets a line."""
 FAR_BEYOND = 2.0
-CNN_IMAGE_SIZE = 64
 """The image size the cost line offers with ``--backbone cnn`` (the Quick start's 48-64 px)."""
 SLOWEST_IMAGE_S = 1.0
 """Seconds per training image beyond the slowest trial step of the spaces on a 2-core CPU
@@ -74,6 +73,8 @@ class DataPlan:
     to_simulate: int = 0
     """Images (or LR/HR pairs) the search simulates first; 0 when the data exist."""
     simulate: dict[str, Any] | None = None
+    """``Task.simulate`` settings of a small set to time, of ``sample_images`` images."""
+    sample_images: int = 1
 
 
 @dataclass(frozen=True)
@@ -266,64 +267,31 @@ def plan_data(task: Task, config: SearchConfig) -> DataPlan:
     """The data's sizes from the folder, or from the settings of the data set to simulate."""
     from lensing.cache import cache_root, dataset_key
     from lensing.output import MANIFEST
-    from lensing.simulate import DEFAULT_TEST_FRACTION, DEFAULT_VAL_FRACTION, size_of_test_split
+    from lensing.simulate import DEFAULT_TEST_FRACTION
 
     if config.data is not None:
         return _existing_data(task, Path(config.data).expanduser())
-    settings = dict(task.default_simulation)
-    if task.has_backbone:
-        settings.update(
-            {k: v for k, v in (("per_class", config.per_class), ("size", config.sim_size)) if v}
-        )
+    changes = task.simulation_changes(config.to_dict())
+    settings = {**task.default_simulation, **{k: v for k, v in changes.items() if v}}
     key = dataset_key(task.name, {"test_fraction": DEFAULT_TEST_FRACTION, **settings})
     folder = cache_root() / f"{task.name}-{key}"
     if (folder / MANIFEST).is_file():
         return _existing_data(task, folder, cached=True)
-    if task.has_backbone:
-        per_class, size = int(settings["per_class"]), int(settings["size"])
-        val = round(per_class * DEFAULT_VAL_FRACTION)
-        test = size_of_test_split(per_class, DEFAULT_TEST_FRACTION)
-        return DataPlan(
-            description=f"to be simulated into {folder}: {per_class} lenses per class at "
-            f"{size} px ({3 * (per_class - val)} train, {3 * val} val, {3 * test} test)",
-            train=3 * (per_class - val),
-            val=3 * val,
-            to_simulate=3 * (per_class + test),
-            simulate={"per_class": SIM_SAMPLE, "size": size, "preset": settings["preset"]},
-        )
-    pairs = int(settings["pairs"])
-    test = size_of_test_split(pairs, DEFAULT_TEST_FRACTION)
-    val = round(pairs * 0.1)
+    planned = task.planned_data(settings, folder, SIM_SAMPLE)
     return DataPlan(
-        description=f"to be simulated into {folder}: {pairs} LR/HR pairs ({pairs - val} train, "
-        f"{val} val, {test} test)",
-        train=pairs - val,
-        val=val,
-        to_simulate=pairs + test,
-        simulate={"pairs": 3 * SIM_SAMPLE},
+        description=planned.description,
+        train=planned.train,
+        val=planned.val,
+        to_simulate=planned.to_simulate,
+        simulate=planned.sample,
+        sample_images=planned.sample_images,
     )
 
 
 def _existing_data(task: Task, folder: Path, cached: bool = False) -> DataPlan:
-    from lensing.layout import ALL, SuperResLayout, find_layout
-
     if not folder.exists():
         raise LensSearchError(f"--data {folder}: no such folder")
-    layout = find_layout(folder)
-    if isinstance(layout, SuperResLayout) != (not task.has_backbone):
-        kind = "super-resolution" if isinstance(layout, SuperResLayout) else "classification"
-        raise LensSearchError(f"--data {folder}: a {kind} data set, not one for {task.name}")
-    if isinstance(layout, SuperResLayout):
-        counts = {split: len(pairs) for split, pairs in layout.pairs.items()}
-        val_fraction, unit = 0.1, "LR/HR pairs"
-    else:
-        counts = {s: sum(len(f) for f in by.values()) for s, by in layout.files.items()}
-        val_fraction, unit = 0.2, "images"
-    if ALL in counts:
-        val = round(counts[ALL] * val_fraction)
-        train = counts[ALL] - val
-    else:
-        train, val = counts.get("train", 0), counts.get("val", 0)
+    train, val, unit = task.layout_sizes(folder)
     found = "found in the cache" if cached else "found"
     return DataPlan(
         description=f"{found} at {folder}: {train} train and {val} val {unit}",
@@ -406,9 +374,7 @@ def measure_costs(
         "sized": sized,
         "train": data.train,
         "val_share": round(data.val / max(1, data.train), 2),
-        "image_size": config.image_size if task.has_backbone else None,
-        "backbone": config.backbone,
-        "weights": config.weights,
+        "settings": task.training_settings(config.to_dict()),
         "threads": max(1, math.ceil(config.cpus_per_trial)),
     }
     here = min(concurrent, os.cpu_count() or 1) if config.address is None else 1
@@ -492,7 +458,7 @@ def _power_law(adds: float, low: tuple[float, float], high: tuple[float, float])
 
 
 def _run_cost_processes(spec: dict[str, Any], count: int, keep: bool) -> list[dict[str, Any]]:
-    """``trainables.cost`` in ``count`` processes at once.
+    """``experiments.cost`` in ``count`` processes at once.
 
     The figures are kept per spec, process count and CPU model under the data cache
     (``lensing.cache.cache_root``) when ``keep`` (a real search), and read back by any later
@@ -508,7 +474,7 @@ def _run_cost_processes(spec: dict[str, Any], count: int, keep: bool) -> list[di
         except (OSError, ValueError):
             pass
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    command = [sys.executable, "-m", "trainables.cost", json.dumps(spec)]
+    command = [sys.executable, "-m", "experiments.cost", json.dumps(spec)]
     pipe = subprocess.PIPE
     runs = [
         subprocess.Popen(command, stdout=pipe, stderr=pipe, text=True, env=env)
@@ -536,14 +502,12 @@ def _cost_record(key: str) -> Path:
 def time_simulation(task: Task, data: DataPlan) -> float:
     """Seconds to simulate ``data.to_simulate`` lenses here with one process per CPU.
 
-    One process simulates one lens per class first (imports, caches), then ``3 x SIM_SAMPLE``
-    lenses timed, in a temporary folder removed afterwards.
+    One process simulates one of ``Task.count_setting`` first (imports, caches), then the
+    plan's sample of ``data.sample_images`` lenses timed, in a temporary folder removed
+    afterwards.
     """
-    from lensing.simulate import simulate_classification, simulate_superres
-
     settings = dict(data.simulate or {})
-    simulate = simulate_classification if task.has_backbone else simulate_superres
-    count = "per_class" if task.has_backbone else "pairs"
+    simulate, count = task.simulate, task.count_setting
     quiet, messages = StringIO(), logging.getLogger("lensing")
     level, messages.level = messages.level, logging.WARNING
     try:
@@ -552,7 +516,7 @@ def time_simulation(task: Task, data: DataPlan) -> float:
             simulate(Path(tmp) / "warm", **common, **{**settings, count: 1})
             started = time.perf_counter()
             simulate(Path(tmp) / "timed", **common, **settings)
-            per_lens = (time.perf_counter() - started) / (3 * SIM_SAMPLE)
+            per_lens = (time.perf_counter() - started) / data.sample_images
     finally:
         messages.setLevel(level)
     return data.to_simulate * per_lens / (os.cpu_count() or 1)
@@ -655,13 +619,11 @@ def cost_line(task: Task, config: SearchConfig) -> str | None:
     if plan.wall_s <= FAR_BEYOND * EVENING_S:
         return None
     fits = []
-    if task.has_backbone and config.backbone != "cnn":
-        small = replace(config, backbone="cnn", image_size=CNN_IMAGE_SIZE)
-        cnn = make_plan(task, small, keep_costs=True, quick=True)
-        fits.append(
-            f"--backbone cnn --image-size {CNN_IMAGE_SIZE} (estimated at "
-            f"{format_duration(cnn.wall_s)})"
-        )
+    lighter = task.lighter_settings(config.to_dict())
+    if lighter:
+        small = make_plan(task, replace(config, **lighter), keep_costs=True, quick=True)
+        flags = " ".join(f"--{name.replace('_', '-')} {value}" for name, value in lighter.items())
+        fits.append(f"{flags} (estimated at {format_duration(small.wall_s)})")
     share = EVENING_S / plan.wall_s
     if share * config.samples >= 2:
         fits.append(f"--samples {int(share * config.samples)} for about an evening")

@@ -215,17 +215,6 @@ def _short_name(name: str, width: int) -> str:
     return parts[0][:width]
 
 
-def _data_path(task: Task, config: SearchConfig) -> Path:
-    if config.data is None:
-        if not task.has_backbone:
-            return task.default_data_path()
-        return task.default_data_path(per_class=config.per_class, size=config.sim_size)
-    path = Path(config.data).expanduser()
-    if not path.exists():
-        raise LensSearchError(f"--data {config.data}: no such folder")
-    return path.resolve()
-
-
 def _prepare(task: Task, config: SearchConfig) -> tuple[SearchConfig, str]:
     """Check storage and name; on --resume take the settings the experiment was started with."""
     storage = resolve_storage(config.storage)
@@ -268,8 +257,9 @@ def run_search(task: Task, config: SearchConfig) -> pd.DataFrame:
     if config.warm_start and not config.resume:  # refused before the experiment folder exists
         seeds = warm_start_trials(config.warm_start, config.storage, task, space)
         print(seeding_line(config.warm_start, len(seeds)))
-    data_path = _data_path(task, config)
-    data = task.load_data(data_path, image_size=config.image_size if task.has_backbone else None)
+    task.prepare_training(config.to_dict())  # e.g. a --weights file that is not there
+    data_path = task.data_path(config.to_dict())
+    data = task.load_data(data_path, config.to_dict())
     if not config.resume:
         config = replace(config, data=str(data_path))
     log_file = driver_folder(path) / LOG_FILE
@@ -325,7 +315,9 @@ def _fit(
     ):
         orphans = set_aside_orphans(path) if config.resume else None
         trainable = tune.with_resources(
-            make_tune_trainable(task.name, data, **_fixed_training_args(task, config)),
+            make_tune_trainable(
+                task.trainer, data, label=task.name, **_fixed_training_args(task, config)
+            ),
             resources,
         )
         concurrent = trials_at_once(shape, resources, config)
@@ -369,9 +361,7 @@ def _fixed_training_args(task: Task, config: SearchConfig) -> dict[str, Any]:
         "seed": config.seed,
         "threads": max(1, math.ceil(config.cpus_per_trial)),
     }
-    if task.has_backbone:
-        fixed.update(backbone=config.backbone, image_size=config.image_size, weights=config.weights)
-    return fixed
+    return {**fixed, **task.training_settings(config.to_dict())}
 
 
 def grow_experiment(path: str, samples: int) -> None:

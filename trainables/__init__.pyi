@@ -16,7 +16,7 @@ from .metrics import (
 from .models import bicubic_upsample, build_classifier, build_superres
 from .runtime import prepare_backend
 from .superres import bicubic_baseline, predict_hr, train_superres
-from .tune import TASKS, make_tune_trainable
+from .tune import TRAINERS, make_tune_trainable
 
 __all__ = [
     "BACKBONES",
@@ -27,7 +27,7 @@ __all__ = [
     "STATE_FILE",
     "SuperResConfig",
     "SuperResSplits",
-    "TASKS",
+    "TRAINERS",
     "WEIGHTS_FILE",
     "accuracy",
     "bicubic_baseline",

@@ -105,3 +105,8 @@ def prepare_backend(seed: int) -> str:
     keras.backend.clear_session()
     keras.utils.set_random_seed(seed)
     return precision
+
+
+def clear_models() -> None:
+    """Free the models built so far (Keras' global state), as between two trials."""
+    keras.backend.clear_session()

@@ -172,8 +172,8 @@ def test_wrong_or_empty_experiment(
 def test_retrained_model_reloads_and_reproduces_metrics(
     experiments: dict[str, Path], sr_retrained: Path
 ) -> None:
+    from experiments.tasks.superres import evaluate_superres
     from lensing.load import load_superres
-    from results.evaluate import evaluate_superres
     from results.export import load_model
 
     assert sr_retrained == experiments["superres"] / "retrain-rank1"
@@ -273,8 +273,8 @@ def test_retrain_classifier_second_rank(
     per_class = [metrics[f"val_auc_{c}"] for c in ("no", "sphere", "vort")]
     assert metrics["val_auc"] == pytest.approx(np.mean(per_class))
 
+    from experiments.tasks.classify import evaluate_classifier
     from lensing.load import load_classification
-    from results.evaluate import evaluate_classifier
 
     data = load_classification(saved["data"], image_size=32)
     again = evaluate_classifier(

@@ -122,9 +122,9 @@ def test_image_size_limits_are_the_models_own(capsys: pytest.CaptureFixture[str]
 
     for backbone in BACKBONES:
         smallest = min_image_size(backbone)
-        SearchConfig(backbone=backbone, image_size=smallest).validate(has_backbone=True)
+        SearchConfig(backbone=backbone, image_size=smallest).validate(CLASSIFY)
         with pytest.raises(LensSearchError, match=f"at least {smallest} for {backbone}"):
-            SearchConfig(backbone=backbone, image_size=smallest - 1).validate(has_backbone=True)
+            SearchConfig(backbone=backbone, image_size=smallest - 1).validate(CLASSIFY)
         with pytest.raises(LensSearchError, match=f"minimum {smallest}"):
             build_classifier({}, image_size=smallest - 1, backbone=backbone)
     with pytest.raises(SystemExit):

@@ -2,7 +2,7 @@
 beyond an evening says so in one line before it starts, and the status line counts epochs.
 
 The dry runs are the real command in a fresh interpreter, timing real training steps
-(``trainables.cost``) on this machine.
+(``experiments.cost``) on this machine.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """What a configuration costs to train here: two real epochs of a few batches on random images.
 
-``search.plan`` runs this module in its own processes (``python -m trainables.cost SPEC``), as
+``search.plan`` runs this module in its own processes (``python -m experiments.cost SPEC``), as
 many at once as a search would run trials on this machine, so the figures carry the contention
 of trials sharing the machine and the search's driver never loads TensorFlow. Each measured
-configuration trains through the trial's own code (``train_classifier``, ``train_superres``) for
+configuration trains through the trial's own code (its task's ``Task.train``) for
 two epochs of ``train`` images, validating on ``val`` images after each: the second epoch is the
 steady cost of ``train`` images of an epoch with its validation share, the rest (building the
 model, tracing its steps) is what a trial pays once. The same configuration timed at two epoch
@@ -22,14 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from lensing.load import ClassificationData, SuperResData
-from lensing.presets import SR_HR_SIZE, SR_SCALE
-from trainables.classify import train_classifier
-from trainables.models import build_classifier, build_superres
-from trainables.runtime import set_threads
-from trainables.superres import train_superres
+from experiments.tasks import Task, task_named
+from trainables.runtime import clear_models, set_threads
 
-CLASSIFY_CLASSES = 3
 SIZE_FREE = frozenset(
     {"lr", "batch_size", "dropout", "rotation", "shear", "translation", "flip", "rot90"}
     | {"fine_tune_fraction"}
@@ -37,76 +32,28 @@ SIZE_FREE = frozenset(
 """Parameters that change no layer's size (the multiply-adds are counted once per the rest)."""
 
 
-def random_data(task: str, train: int, val: int, image_size: int, seed: int = 0) -> Any:
-    """Random images of a trial's shapes (``image_size`` px; the SR pairs at their fixed size)."""
-    rng = np.random.default_rng(seed)
-
-    def images(count: int, size: int) -> np.ndarray:
-        return rng.random((count, size, size, 1), dtype=np.float32)
-
-    if task == "classify":
-        return ClassificationData(
-            x_train=images(train, image_size),
-            y_train=np.arange(train) % CLASSIFY_CLASSES,
-            x_val=images(val, image_size),
-            y_val=np.arange(val) % CLASSIFY_CLASSES,
-            paths_train=(),
-            paths_val=(),
-        )
-    lr_size = SR_HR_SIZE // SR_SCALE
-    return SuperResData(
-        lr_train=images(train, lr_size),
-        hr_train=images(train, SR_HR_SIZE),
-        lr_val=images(val, lr_size),
-        hr_val=images(val, SR_HR_SIZE),
-        names_train=(),
-        names_val=(),
-    )
-
-
 def time_config(
-    task: str, config: dict[str, Any], batches: int, spec: dict[str, Any]
+    task: Task, config: dict[str, Any], batches: int, spec: dict[str, Any]
 ) -> dict[str, float]:
     """Train ``config`` for two epochs of ``batches`` batches; the second epoch's seconds and
     the once-per-trial rest."""
     batch = int(config["batch_size"])
     train = max(1, min(int(spec["train"]), batches * batch))
     val = max(1, round(train * spec["val_share"]))
-    data = random_data(task, train, val, int(spec.get("image_size") or 0))
+    data = task.random_data(train, val, spec["settings"])
     started = time.perf_counter()
-    if task == "classify":
-        history = train_classifier(
-            config,  # type: ignore[arg-type]
-            data,
-            backbone=spec["backbone"],
-            image_size=int(spec["image_size"]),
-            weights=spec.get("weights"),
-            epochs=2,
-        )
-    else:
-        history = train_superres(config, data, epochs=2)  # type: ignore[arg-type]
+    history = task.train(config, data, spec["settings"], epochs=2)
     total = time.perf_counter() - started
     steady = float(history[-1]["epoch_seconds"])
     return {"train_images": train, "epoch_s": steady, "once_s": max(0.0, total - 2 * steady)}
 
 
-def multiply_adds(task: str, config: dict[str, Any], spec: dict[str, Any]) -> float:
+def multiply_adds(task: Task, config: dict[str, Any], spec: dict[str, Any]) -> float:
     """Multiply-adds of one image through ``config``'s model (convolutions and dense layers)."""
-    import keras
-
-    if task == "classify":
-        model = build_classifier(
-            config,  # type: ignore[arg-type]
-            image_size=int(spec["image_size"]),
-            backbone=spec["backbone"],
-            weights=None,
-            num_classes=CLASSIFY_CLASSES,
-        )
-    else:
-        lr = SR_HR_SIZE // SR_SCALE
-        model = build_superres(config, lr_size=(lr, lr))  # type: ignore[arg-type]
+    data = task.random_data(1, 1, spec["settings"])
+    model = task.build_model(config, spec["settings"], data)
     total = float(_layer_multiply_adds(model))
-    keras.backend.clear_session()
+    clear_models()
     return total
 
 
@@ -135,7 +82,7 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
     changes no layer) is not trained again: it reads the earlier one's figures.
     """
     set_threads(int(spec.get("threads", 1)))
-    task = spec["task"]
+    task = task_named(spec["task"])
     counted: dict[str, float] = {}
     sized = []
     for config in spec["sized"]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from results.intervals import (
+from experiments.intervals import (
     classification_intervals,
     mean_intervals,
     percentile_interval,
