@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from experiments.tasks.base import PlannedData
 from lensing.errors import LensSearchError
 from search.cluster import ClusterShape, NodeOffer, trial_resources, trial_slots
 from search.memory import largest_value, machine_memory
@@ -61,20 +62,6 @@ SLOWEST_IMAGE_S = 1.0
 """Seconds per training image beyond the slowest trial step of the spaces on a 2-core CPU
 (InceptionResNetV2 at 299 px; at 128 px it is about 0.17 s); a screen for ``cost_line`` only."""
 COST_CACHE = "costs"
-
-
-@dataclass(frozen=True)
-class DataPlan:
-    """The data a search trains on: where, whether it must be simulated, and its sizes."""
-
-    description: str
-    train: int
-    val: int
-    to_simulate: int = 0
-    """Images (or LR/HR pairs) the search simulates first; 0 when the data exist."""
-    simulate: dict[str, Any] | None = None
-    """``Task.simulate`` settings of a small set to time, of ``sample_images`` images."""
-    sample_images: int = 1
 
 
 @dataclass(frozen=True)
@@ -109,7 +96,7 @@ class Costs:
 @dataclass(frozen=True)
 class Plan:
     task: str
-    data: DataPlan
+    data: PlannedData
     space_lines: tuple[str, ...]
     resources: str
     concurrent: int
@@ -263,7 +250,7 @@ def plan_budget(config: SearchConfig, concurrent: int, costs: Costs | None) -> B
     )
 
 
-def plan_data(task: Task, config: SearchConfig) -> DataPlan:
+def plan_data(task: Task, config: SearchConfig) -> PlannedData:
     """The data's sizes from the folder, or from the settings of the data set to simulate."""
     from lensing.cache import cache_root, dataset_key
     from lensing.output import MANIFEST
@@ -277,23 +264,15 @@ def plan_data(task: Task, config: SearchConfig) -> DataPlan:
     folder = cache_root() / f"{task.name}-{key}"
     if (folder / MANIFEST).is_file():
         return _existing_data(task, folder, cached=True)
-    planned = task.planned_data(settings, folder, SIM_SAMPLE)
-    return DataPlan(
-        description=planned.description,
-        train=planned.train,
-        val=planned.val,
-        to_simulate=planned.to_simulate,
-        simulate=planned.sample,
-        sample_images=planned.sample_images,
-    )
+    return task.planned_data(settings, folder, SIM_SAMPLE)
 
 
-def _existing_data(task: Task, folder: Path, cached: bool = False) -> DataPlan:
+def _existing_data(task: Task, folder: Path, cached: bool = False) -> PlannedData:
     if not folder.exists():
         raise LensSearchError(f"--data {folder}: no such folder")
     train, val, unit = task.layout_sizes(folder)
     found = "found in the cache" if cached else "found"
-    return DataPlan(
+    return PlannedData(
         description=f"{found} at {folder}: {train} train and {val} val {unit}",
         train=train,
         val=val,
@@ -352,7 +331,7 @@ def measure_costs(
     task: Task,
     config: SearchConfig,
     space: SearchSpace,
-    data: DataPlan,
+    data: PlannedData,
     concurrent: int,
     keep: bool = False,
     quick: bool = False,
@@ -499,14 +478,14 @@ def _cost_record(key: str) -> Path:
     return cache_root() / COST_CACHE / f"{key}.json"
 
 
-def time_simulation(task: Task, data: DataPlan) -> float:
+def time_simulation(task: Task, data: PlannedData) -> float:
     """Seconds to simulate ``data.to_simulate`` lenses here with one process per CPU.
 
     One process simulates one of ``Task.count_setting`` first (imports, caches), then the
     plan's sample of ``data.sample_images`` lenses timed, in a temporary folder removed
     afterwards.
     """
-    settings = dict(data.simulate or {})
+    settings = dict(data.sample)
     simulate, count = task.simulate, task.count_setting
     quiet, messages = StringIO(), logging.getLogger("lensing")
     level, messages.level = messages.level, logging.WARNING

@@ -24,13 +24,15 @@ from spaces import SearchSpace, load_space_overrides
 
 @dataclass(frozen=True)
 class PlannedData:
-    """A data set still to simulate, as ``search.plan`` shows and times it."""
+    """The data a search trains on, as ``search.plan`` shows it: where, its sizes, and (for a
+    data set still to simulate) how much to simulate and a small set to time that by."""
 
     description: str
     train: int
     val: int
-    to_simulate: int
-    """Images (or pairs) ``simulate`` renders for it, the test split included."""
+    to_simulate: int = 0
+    """Images (or pairs) ``simulate`` renders for it, the test split included; 0 when the data
+    exist."""
     sample: dict[str, Any] = field(default_factory=dict)
     """``simulate`` settings of a small set to time (``sample_images`` images)."""
     sample_images: int = 1
@@ -64,8 +66,12 @@ class Task:
         backbone: str | None = None,
     ) -> SearchSpace:
         """The space a search samples: the task's, with ``--space`` overrides applied."""
+        return self.overridden(space_file)[0]
+
+    def overridden(self, space_file: str | Path | None) -> tuple[SearchSpace, dict[str, Any]]:
+        """The task's space with the overrides of ``space_file`` applied, and those overrides."""
         overrides = load_space_overrides(Path(space_file)) if space_file else {}
-        return self.space.with_overrides(overrides) if overrides else self.space
+        return (self.space.with_overrides(overrides) if overrides else self.space), overrides
 
     # --- settings ------------------------------------------------------------------------------
 

@@ -21,7 +21,7 @@ from experiments.tasks.base import PlannedData, Task, register
 from lensing.errors import LensSearchError
 from lensing.layout import CLASSES
 from lensing.simulate import DEFAULT_PER_CLASS, DEFAULT_PRESET, DEFAULT_SIZE
-from spaces import CLASSIFY_SPACE, FixedParam, SearchSpace, load_space_overrides
+from spaces import CLASSIFY_SPACE, FixedParam, SearchSpace
 from spaces.classify import BACKBONE_DEFAULTS
 from trainables.backbones import (
     BACKBONES,
@@ -218,8 +218,7 @@ class ClassifyTask(Task):
         an overrides file that sets it otherwise is refused (both rules are
         ``trainables.backbones``').
         """
-        overrides = load_space_overrides(Path(space_file)) if space_file else {}
-        space = self.space.with_overrides(overrides) if overrides else self.space
+        space, overrides = self.overridden(space_file)
         space = _for_backbone(space, overrides, space_file, backbone)
         if weights is not None:
             return space
