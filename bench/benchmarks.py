@@ -78,7 +78,7 @@ class HartmannBenchmark:
     max_epochs = HARTMANN_EPOCHS
 
     def __init__(self, name: str, function: MFHartmann) -> None:
-        from spaces import FloatParam, SearchSpace
+        from lens_search.spaces import FloatParam, SearchSpace
 
         self.name, self.function = name, function
         params = tuple(FloatParam(f"X_{i}", 0.0, 1.0) for i in range(function.dims))
@@ -255,8 +255,8 @@ def make_method(
     """The policy of preset ``method`` for one replay of ``bench``."""
     import optuna
 
-    from search.config import SearchConfig
-    from search.run import make_scheduler, make_searcher
+    from lens_search.search.config import SearchConfig
+    from lens_search.search.run import make_scheduler, make_searcher
 
     epochs = bench.max_epochs
     objective = _Objective(bench.metric)

@@ -40,7 +40,7 @@ def parse_bench_args(parser: Any, argv: Sequence[str] | None, quick_help: str, *
 
 def classify_defaults(backbone: str) -> dict[str, Any]:
     """The space defaults a classification search of ``backbone`` starts from (no weights)."""
-    from experiments.tasks import CLASSIFY
+    from lens_search.experiments.tasks import CLASSIFY
 
     return CLASSIFY.searched_space(backbone=backbone).defaults()
 

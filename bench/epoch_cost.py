@@ -52,10 +52,10 @@ from typing import Any
 from unittest import mock
 
 from bench.common import classify_defaults, format_table, machine, quiet_logs, write_csv
-from lensing.cli import OneLineParser, run_cli
-from lensing.errors import LensSearchError
-from trainables.backbones import BACKBONES, image_size_limits, min_image_size
-from trainables.runtime import DETERMINISTIC_ENV
+from lens_search.cli import OneLineParser, run_cli
+from lens_search.errors import LensSearchError
+from lens_search.training.backbones import BACKBONES, image_size_limits, min_image_size
+from lens_search.training.runtime import DETERMINISTIC_ENV
 
 quiet_logs()
 
@@ -146,7 +146,7 @@ def load(args: Any, size: int, train_per_class: int | None, val_per_class: int |
     """``--data`` at ``size`` px, the first lenses of each class; random images with --quick."""
     if args.quick:
         return quick_data(size, train_per_class or 9, val_per_class or 3)
-    from lensing.load import load_classification
+    from lens_search.data.load import load_classification
 
     return subset(load_classification(args.data, image_size=size), train_per_class, val_per_class)
 
@@ -184,7 +184,7 @@ def fit_against_trainer(model: Any, x: Any, y: Any, batch: int, rounds: int) -> 
     """
     import numpy as np
 
-    from trainables.loop import ShuffledBatches, fit_one_epoch
+    from lens_search.training.loop import ShuffledBatches, fit_one_epoch
 
     images = len(x) // batch * batch
 
@@ -278,7 +278,7 @@ def profile_step(model: Any, x: Any, y: Any, batch: int) -> dict[str, Any]:
     import numpy as np
     import tensorflow as tf
 
-    from trainables.loop import ShuffledBatches
+    from lens_search.training.loop import ShuffledBatches
 
     with tempfile.TemporaryDirectory(prefix="epoch_cost_trace_") as folder:
         tf.profiler.experimental.start(folder)
@@ -309,16 +309,16 @@ def profile_step(model: Any, x: Any, y: Any, batch: int) -> dict[str, Any]:
 
 def measure_costs(args: Any, setting: dict[str, Any]) -> dict[str, Any]:
     """Part 1 for one setting, in this process (called through ``--setting``)."""
-    from trainables.runtime import set_threads
+    from lens_search.training.runtime import set_threads
 
     if setting.get("threads"):
         set_threads(int(setting["threads"]))
     import keras
 
-    from trainables.classify import PREDICT_BATCH, recalibrate_classifier
-    from trainables.loop import BatchNormCalibrator, predict_in_batches
-    from trainables.models import build_classifier, classifier_backbone
-    from trainables.runtime import prepare_backend
+    from lens_search.training.classify import PREDICT_BATCH, recalibrate_classifier
+    from lens_search.training.loop import BatchNormCalibrator, predict_in_batches
+    from lens_search.training.models import build_classifier, classifier_backbone
+    from lens_search.training.runtime import prepare_backend
 
     config = classify_defaults(args.backbone)
     batch = int(args.batch_size or config["batch_size"])
@@ -411,7 +411,7 @@ def _progress(metrics: dict[str, Any], _folder: Any) -> None:
 
 def _config_overrides(text: str) -> dict[str, Any]:
     """``--new-config``: a JSON object of classify-space parameters, each checked by the space."""
-    from spaces import CLASSIFY_SPACE
+    from lens_search.spaces import CLASSIFY_SPACE
 
     try:
         overrides = json.loads(text)
@@ -453,10 +453,10 @@ def epoch_rows(args: Any) -> list[dict[str, Any]]:
     ``fit_epoch_with_model_fit``), and the old ``small_cnn`` on today's trainer, which splits
     the gain between the network and data on one side and the trainer on the other.
     """
-    from spaces import CLASSIFY_SPACE
-    from trainables import loop
-    from trainables.classify import train_classifier
-    from trainables.loop import fit_one_epoch
+    from lens_search.spaces import CLASSIFY_SPACE
+    from lens_search.training import loop
+    from lens_search.training.classify import train_classifier
+    from lens_search.training.loop import fit_one_epoch
 
     old = {**CLASSIFY_SPACE.defaults(), **OLD_SMALL_CNN}
     paths = [  # the new path first: op determinism, once on, stays on in a process

@@ -23,7 +23,7 @@ from types import ModuleType
 from typing import Any
 
 from bench.common import format_table, machine, quiet_logs, write_csv
-from lensing.cli import OneLineParser, run_cli
+from lens_search.cli import OneLineParser, run_cli
 
 quiet_logs()
 
@@ -62,7 +62,7 @@ TARGET_IRV2 = 10_000.0
 
 def load_models() -> ModuleType:
     """``trainables/models.py`` as a module of its own (keras and lensing.errors only)."""
-    path = REPO / "trainables" / "models.py"
+    path = REPO / "lens_search" / "training" / "models.py"
     spec = importlib.util.spec_from_file_location("lens_search_models", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)

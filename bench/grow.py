@@ -37,7 +37,7 @@ import numpy as np
 
 from bench.common import format_table, machine, quiet_logs, write_csv
 from bench.replay import MARK, TABLES, Oracle, RayPolicy, Table, Trace, read_table, replay
-from lensing.cli import OneLineParser, run_cli
+from lens_search.cli import OneLineParser, run_cli
 
 quiet_logs()
 
@@ -72,9 +72,9 @@ def searcher_and_scheduler(
     ``resume``: the searcher a resumed search restores its state into, which (like the one
     ``Tuner.restore`` unpickles) does not queue the space's defaults again.
     """
-    from experiments.tasks import TASKS
-    from search.config import SearchConfig
-    from search.run import make_scheduler, make_searcher
+    from lens_search.experiments.tasks import TASKS
+    from lens_search.search.config import SearchConfig
+    from lens_search.search.run import make_scheduler, make_searcher
 
     spec = TASKS[table.task]
     config = SearchConfig(max_epochs=table.max_epochs, seed=seed, resume=resume)
@@ -102,8 +102,8 @@ def run_method(
     method: str, table: Table, oracle: Oracle, seed: int, samples: int, workers: int
 ) -> Trace:
     """One replay of ``method`` (module doc) for ``seed``."""
-    from search import optuna_adapter
-    from search.warm_start import ENDED, seed_study
+    from lens_search.search import optuna_adapter
+    from lens_search.search.warm_start import ENDED, seed_study
 
     oracle.reseed(seed)
     trace = Trace(method, seed)

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from bench import common
-from lensing.cli import OneLineParser, run_cli
+from lens_search.cli import OneLineParser, run_cli
 
 common.quiet_logs()
 
@@ -44,7 +44,7 @@ def _row(task: str, run: str, epochs: int, wall: float, train: float) -> dict[st
 
 def direct_row(task: str, data: Any, config: dict[str, Any], fixed: dict[str, Any]) -> dict:
     """The reference: the trainer called in this process, no Ray."""
-    from trainables import train_classifier, train_superres
+    from lens_search.training import train_classifier, train_superres
 
     train = train_classifier if task.startswith("classify") else train_superres
     start = time.perf_counter()
@@ -59,7 +59,7 @@ def ray_rows(
     """``trials`` identical trials, one at a time, on the running Ray (actors reused)."""
     from ray import tune
 
-    from trainables import make_tune_trainable
+    from lens_search.training import make_tune_trainable
 
     trainable = tune.with_resources(
         make_tune_trainable(task.split(":")[0], data, **fixed), {"cpu": 1, "gpu": 0}
@@ -96,15 +96,15 @@ def ray_rows(
 
 def task_setups(args: Any) -> list[tuple[str, Any, dict[str, Any], dict[str, Any]]]:
     """(task label, data, config, fixed training settings) for each measured trainable."""
-    from lensing.cache import default_dataset
-    from lensing.load import load_classification, load_superres
-    from spaces import SUPERRES_SPACE
+    from lens_search.data.cache import default_dataset
+    from lens_search.data.load import load_classification, load_superres
+    from lens_search.spaces import SUPERRES_SPACE
 
     setups = []
     sr = load_superres(default_dataset("superres", pairs=args.pairs, workers=1, progress=False))
     setups.append(("superres", sr, SUPERRES_SPACE.defaults(), {"epochs": args.epochs}))
     if args.per_class is None:  # the search's default data set (simulated once, then cached)
-        from experiments.tasks import CLASSIFY
+        from lens_search.experiments.tasks import CLASSIFY
 
         folder = CLASSIFY.default_data_path()
     else:

@@ -45,14 +45,14 @@ import subprocess
 import sys
 import time
 import warnings
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench.common import quiet_logs
-from lensing.cli import OneLineParser, run_cli
+from lens_search.cli import OneLineParser, run_cli
 
 quiet_logs()
 
@@ -66,12 +66,20 @@ TRAIN_SEED = 0
 
 @dataclass(frozen=True)
 class Setup:
-    """What one task records: its space, metrics, epochs and how its data is made."""
+    """What one task records: its metrics, epochs, its search settings and how its data is made.
+
+    ``settings`` are the task's search settings (``Task.settings``) the recording trains with;
+    ``simulation`` the keywords of its simulator apart from the count (``Task.count_setting``),
+    whose recorded value is ``size``.
+    """
 
     task: str
     metrics: tuple[str, ...]
     max_epochs: int
     data: str
+    size: int
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    simulation: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def metric(self) -> str:
@@ -84,6 +92,8 @@ SETUPS = {
         ("val_psnr", "val_ssim"),
         9,
         "40 simulated pairs (model1, seed 0): 36 train, 4 validate",
+        size=40,
+        simulation={"workers": 1, "progress": False},
     ),
     "classify": Setup(
         "classify",
@@ -91,6 +101,9 @@ SETUPS = {
         10,
         f"cnn backbone, {CLASSIFY_PER_CLASS} simulated model1 lenses per class at "
         f"{CLASSIFY_SIM_SIZE} px resized to {CLASSIFY_IMAGE_SIZE} px, 80/20 split",
+        size=CLASSIFY_PER_CLASS,
+        settings={"backbone": "cnn", "image_size": CLASSIFY_IMAGE_SIZE},
+        simulation={"preset": "model1", "size": CLASSIFY_SIM_SIZE, "workers": 1, "progress": False},
     ),
 }
 QUICK = {"superres": (12, 2, 3), "classify": (20, 2, 3)}
@@ -98,13 +111,10 @@ QUICK = {"superres": (12, 2, 3), "classify": (20, 2, 3)}
 
 
 def space_of(task: str) -> Any:
-    """The searched space of ``task`` (classify: the ``cnn`` backbone's)."""
-    from experiments.tasks import TASKS
+    """The searched space of ``task`` with its recording settings (classify: the ``cnn``'s)."""
+    from lens_search.experiments.tasks import task_named
 
-    spec = TASKS[task]
-    if task == "classify":
-        return spec.searched_space(backbone="cnn")
-    return spec.space
+    return task_named(task).searched_space(backbone=SETUPS[task].settings.get("backbone"))
 
 
 def draw_configs(space: Any, count: int) -> list[dict[str, Any]]:
@@ -123,38 +133,21 @@ def draw_configs(space: Any, count: int) -> list[dict[str, Any]]:
 
 def load_data(task: str, size: int) -> Any:
     """The task's small recording problem (``size``: pairs or lenses per class)."""
-    from lensing.cache import default_dataset
-    from lensing.load import load_classification, load_superres
+    from lens_search.data.cache import default_dataset
+    from lens_search.experiments.tasks import task_named
 
-    if task == "superres":
-        return load_superres(default_dataset("superres", pairs=size, workers=1, progress=False))
-    folder = default_dataset(
-        "classify",
-        preset="model1",
-        per_class=size,
-        size=CLASSIFY_SIM_SIZE,
-        workers=1,
-        progress=False,
-    )
-    return load_classification(folder, image_size=CLASSIFY_IMAGE_SIZE)
+    spec, setup = task_named(task), SETUPS[task]
+    simulation = {**setup.simulation, spec.count_setting: size}
+    folder = default_dataset(task, simulate=spec.simulate, **simulation)
+    return spec.load_data(folder, setup.settings)
 
 
 def trainer(task: str, data: Any, max_epochs: int) -> Callable[[dict[str, Any]], list[dict]]:
     """A function training one configuration to ``max_epochs``: its per-epoch metrics."""
-    if task == "superres":
-        from trainables.superres import train_superres
+    from lens_search.experiments.tasks import task_named
 
-        return lambda config: train_superres(config, data, epochs=max_epochs, seed=TRAIN_SEED)
-    from trainables.classify import train_classifier
-
-    return lambda config: train_classifier(
-        config,
-        data,
-        epochs=max_epochs,
-        backbone="cnn",
-        image_size=CLASSIFY_IMAGE_SIZE,
-        seed=TRAIN_SEED,
-    )
+    spec, settings = task_named(task), SETUPS[task].settings
+    return lambda config: spec.train(config, data, settings, epochs=max_epochs, seed=TRAIN_SEED)
 
 
 def recorded_ids(path: Path) -> set[int]:
@@ -251,7 +244,7 @@ def write_sidecar(
 
 
 def default_size(task: str) -> int:
-    return 40 if task == "superres" else CLASSIFY_PER_CLASS
+    return SETUPS[task].size
 
 
 def record(
@@ -273,7 +266,7 @@ def record(
     log(f"{task}: {len(done)} configurations recorded, {len(todo)} to train into {out}")
     if not todo:
         return 0
-    from trainables.runtime import set_threads  # Keras (TensorFlow) only when training
+    from lens_search.training.runtime import set_threads  # Keras (TensorFlow) only when training
 
     set_threads(1)
     train = trainer(task, load_data(task, size), max_epochs)

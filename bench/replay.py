@@ -89,8 +89,8 @@ from typing import Any, Protocol
 import numpy as np
 
 from bench.common import format_table, machine, quiet_logs, write_csv
-from lensing.cli import OneLineParser, run_cli
-from lensing.errors import LensSearchError
+from lens_search.cli import OneLineParser, run_cli
+from lens_search.errors import LensSearchError
 
 quiet_logs()
 
@@ -141,11 +141,12 @@ class Table:
 def read_table(path: Path, task: str) -> Table:
     """Read a ``bench.record`` CSV (only configurations with every epoch recorded)."""
     from bench.record import space_of
+    from lens_search.experiments.tasks import task_named
 
     space = space_of(task)
     sidecar = path.with_suffix(".json")
     info = json.loads(sidecar.read_text()) if sidecar.exists() else {}
-    metric = info.get("metric", "val_psnr" if task == "superres" else "val_auc")
+    metric = info.get("metric", task_named(task).metric)
     rows: dict[int, list[dict[str, str]]] = {}
     with open(path, newline="") as handle:
         for row in csv.DictReader(handle):
@@ -621,7 +622,7 @@ def variant_searcher(method: str, table: Table, seed: int) -> Any:
     """``a-mv`` / ``a-def``: the project's prune-aware searcher with one TPE setting changed."""
     import optuna
 
-    from search.searcher import PruneAwareOptunaSearch
+    from lens_search.search.searcher import PruneAwareOptunaSearch
 
     common: dict[str, Any] = {
         "space": table.space.define_by_run,
@@ -652,9 +653,9 @@ def make_policy(
     """
     import optuna
 
-    from experiments.tasks import TASKS
-    from search.config import SearchConfig
-    from search.run import make_scheduler, make_searcher
+    from lens_search.experiments.tasks import TASKS
+    from lens_search.search.config import SearchConfig
+    from lens_search.search.run import make_scheduler, make_searcher
 
     spec = TASKS[task]
     epochs = table.max_epochs

@@ -38,7 +38,7 @@ from bench.common import (
     timed_fit,
     trial_spans,
 )
-from lensing.cli import OneLineParser, run_cli
+from lens_search.cli import OneLineParser, run_cli
 
 quiet_logs()
 
@@ -122,9 +122,9 @@ def run_level(concurrent: int, epochs: int, epoch_s: float, waves: int) -> dict[
     """One Tuner.fit with ``concurrent`` slots and ``waves * concurrent`` sleeping trials."""
     from ray import tune
 
-    from experiments.tasks import SUPERRES
-    from search.config import SearchConfig
-    from search.run import make_searcher
+    from lens_search.experiments.tasks import SUPERRES
+    from lens_search.search.config import SearchConfig
+    from lens_search.search.run import make_searcher
 
     trials = concurrent * waves
     config = SearchConfig(samples=trials, max_epochs=epochs, max_concurrent=concurrent)

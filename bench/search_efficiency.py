@@ -51,9 +51,9 @@ from bench.common import (
     start_local_ray,
     write_csv,
 )
-from experiments.tasks import SUPERRES
-from lensing.cli import OneLineParser, run_cli
-from spaces import SearchSpace
+from lens_search.cli import OneLineParser, run_cli
+from lens_search.experiments.tasks import SUPERRES
+from lens_search.spaces import SearchSpace
 
 quiet_logs()
 
@@ -139,10 +139,10 @@ def ray_run(
     from ray.tune.search.basic_variant import BasicVariantGenerator
 
     from bench.common import timed_fit
-    from search.cluster import cluster_shape, trial_resources
-    from search.config import SearchConfig
-    from search.run import make_scheduler, make_searcher
-    from trainables import make_tune_trainable
+    from lens_search.search.cluster import cluster_shape, trial_resources
+    from lens_search.search.config import SearchConfig
+    from lens_search.search.run import make_scheduler, make_searcher
+    from lens_search.training import make_tune_trainable
 
     policy = "complete" if method == "a'" else "pruned"
     config = SearchConfig(samples=samples, max_epochs=max_epochs, seed=seed, stopped_trials=policy)
@@ -185,11 +185,11 @@ def hyperband_run(data: Any, max_epochs: int, seed: int, space: SearchSpace | No
     """Method b: keras-tuner Hyperband in this process, trained by the project's epoch loop."""
     import keras_tuner as kt
 
-    from trainables.loop import ShuffledBatches, fit_one_epoch
-    from trainables.metrics import psnr
-    from trainables.models import build_superres
-    from trainables.runtime import prepare_backend
-    from trainables.superres import augment_pairs, predict_hr
+    from lens_search.training.loop import ShuffledBatches, fit_one_epoch
+    from lens_search.training.metrics import psnr
+    from lens_search.training.models import build_superres
+    from lens_search.training.runtime import prepare_backend
+    from lens_search.training.superres import augment_pairs, predict_hr
 
     space = SUPERRES.space if space is None else space
     run = Run("b")
@@ -331,8 +331,8 @@ def run_benchmark(
     per-seed rows then the means."""
     import ray
 
-    from lensing.cache import default_dataset
-    from lensing.load import load_superres
+    from lens_search.data.cache import default_dataset
+    from lens_search.data.load import load_superres
 
     space = SUPERRES.space if space is None else space
     data = load_superres(default_dataset("superres", pairs=pairs, workers=1, progress=False))

@@ -28,14 +28,14 @@ from typing import Any
 import numpy as np
 
 from bench.common import parse_bench_args
-from lensing.cli import OneLineParser, run_cli
-from lensing.layout import CLASSES
-from lensing.physics import render_observed
-from lensing.pixels import min_max
-from lensing.presets import FIELD_OF_VIEW, PRESETS, draw_lens_params
-from lensing.samples import classification_image, sample_rng
-from lensing.simulate import simulate_classification, simulate_superres
-from lensing.substructure import draw_substructure
+from lens_search.cli import OneLineParser, run_cli
+from lens_search.data.layout import CLASSES
+from lens_search.data.physics import render_observed
+from lens_search.data.pixels import min_max
+from lens_search.data.presets import FIELD_OF_VIEW, PRESETS, draw_lens_params
+from lens_search.data.samples import classification_image, sample_rng
+from lens_search.data.simulate import simulate_classification, simulate_superres
+from lens_search.data.substructure import draw_substructure
 
 COLUMNS = (
     "task",

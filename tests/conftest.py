@@ -32,7 +32,7 @@ def project_logging_clean() -> Iterator[None]:
 def _clean_project_loggers() -> None:
     import logging
 
-    from lensing.cli import PACKAGES
+    from lens_search.cli import PACKAGES
 
     for name in (*PACKAGES, "__main__"):
         logger = logging.getLogger(name)
@@ -44,7 +44,7 @@ def _clean_project_loggers() -> None:
 @pytest.fixture(scope="session")
 def tiny_classify_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """12 images per class at 32x32 in the public layout (train/val)."""
-    from lensing.simulate import simulate_classification
+    from lens_search.data.simulate import simulate_classification
 
     out = tmp_path_factory.mktemp("data") / "classify"
     return simulate_classification(out, per_class=12, size=32, val_fraction=0.25, progress=False)
@@ -53,7 +53,7 @@ def tiny_classify_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_superres_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """16 LR/HR pairs (75 -> 150) in the public layout."""
-    from lensing.simulate import simulate_superres
+    from lens_search.data.simulate import simulate_superres
 
     out = tmp_path_factory.mktemp("data") / "superres"
     return simulate_superres(out, pairs=16, progress=False)

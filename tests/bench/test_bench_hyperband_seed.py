@@ -9,8 +9,8 @@ def test_hyperband_run_repeats_itself_at_seed_zero(tiny_superres_dir: Path) -> N
     # keras-tuner reads seed=0 as "no seed" and draws a random one: before the bench shifted the
     # oracle's seed, two runs of seed 0 sampled different configurations (5 dB apart at full size).
     from bench.search_efficiency import QUICK_SPACE, hyperband_run
-    from experiments.tasks import SUPERRES
-    from lensing.load import load_superres
+    from lens_search.data.load import load_superres
+    from lens_search.experiments.tasks import SUPERRES
 
     data = load_superres(tiny_superres_dir)
     space = SUPERRES.space.with_overrides(QUICK_SPACE)  # lr, dropout and the rest still vary

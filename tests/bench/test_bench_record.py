@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from bench.record import draw_configs, space_of
-from spaces.params import ChoiceParam, FloatParam, IntParam
+from lens_search.spaces.params import ChoiceParam, FloatParam, IntParam
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -24,7 +24,7 @@ from bench.replay import (
     read_table,
     replay,
 )
-from spaces import ChoiceParam, FixedParam, FloatParam, IntParam, SearchSpace
+from lens_search.spaces import ChoiceParam, FixedParam, FloatParam, IntParam, SearchSpace
 
 REPO = Path(__file__).resolve().parents[2]
 EPOCHS = 4

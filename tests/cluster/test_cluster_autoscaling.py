@@ -22,8 +22,8 @@ import pandas as pd
 import pytest
 from ray import tune
 
-from search.autoscaler_adapter import autoscaler_config, autoscaler_status
-from search.cluster import ClusterShape, NodeOffer, launchable_types, trial_resources
+from lens_search.search.autoscaler_adapter import autoscaler_config, autoscaler_status
+from lens_search.search.cluster import ClusterShape, NodeOffer, launchable_types, trial_resources
 from tests.harness import failing_provider
 from tests.harness.autoscaling import (
     FAKE_HEAD_TYPE,
@@ -169,8 +169,8 @@ def test_the_adapter_reads_the_autoscaler_s_report_and_config(
 
 FIXED_HEAD_PROBE = """
 import json, time, ray
-from search.autoscaler_adapter import autoscaler_config, autoscaler_status
-from search.cluster import cluster_shape
+from lens_search.search.autoscaler_adapter import autoscaler_config, autoscaler_status
+from lens_search.search.cluster import cluster_shape
 ray.init(address="local", num_cpus=1, include_dashboard=False, log_to_driver=False)
 deadline = time.monotonic() + 60
 while (status := autoscaler_status()) is None and time.monotonic() < deadline:

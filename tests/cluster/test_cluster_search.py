@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments.trials import STATUS_COMPLETED, STATUS_STOPPED
+from lens_search.experiments.trials import STATUS_COMPLETED, STATUS_STOPPED
 from tests.harness.localcluster import AUTH_ENV_VARS, LocalCluster, local_multinode_cluster
 
 pytestmark = pytest.mark.slow

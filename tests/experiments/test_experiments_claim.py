@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from experiments.claim import LOCK_FILE, check_unclaimed, claim_experiment
-from lensing.errors import LensSearchError
+from lens_search.errors import LensSearchError
+from lens_search.experiments.claim import LOCK_FILE, check_unclaimed, claim_experiment
 
 REPO = Path(__file__).resolve().parents[2]
 

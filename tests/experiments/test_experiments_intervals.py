@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from experiments.intervals import (
+from lens_search.experiments.intervals import (
     classification_intervals,
     mean_intervals,
     percentile_interval,
     resample_indices,
 )
-from trainables.metrics import macro_auc, per_class_auc, psnr
+from lens_search.training.metrics import macro_auc, per_class_auc, psnr
 
 CLASSES = ("no", "sphere", "vort")
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from experiments.study import JOURNAL_FILE, load_study
-from experiments.tasks import TASKS
-from search.searcher import PruneAwareOptunaSearch
+from lens_search.experiments.study import JOURNAL_FILE, load_study
+from lens_search.experiments.tasks import TASKS
+from lens_search.search.searcher import PruneAwareOptunaSearch
 
 SPACE = TASKS["superres"].space
 

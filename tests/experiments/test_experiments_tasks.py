@@ -12,8 +12,11 @@ import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-LIBRARY = ("lensing", "spaces", "trainables", "experiments", "search", "results")
-TASK_FILES = ("experiments/tasks/classify.py", "experiments/tasks/superres.py")
+LIBRARY = ("lens_search", "bench")
+TASK_FILES = (
+    "lens_search/experiments/tasks/classify.py",
+    "lens_search/experiments/tasks/superres.py",
+)
 TASK_WORDS = {"classify", "superres"}
 """The registered tasks' names (and what a branch on them would compare with)."""
 TASK_FLAGS = {"has_backbone", "is_classify", "is_superres"}
@@ -22,11 +25,11 @@ TASK_FLAGS = {"has_backbone", "is_classify", "is_superres"}
 def test_a_third_task_in_one_file_searches_retrains_evaluates_and_predicts(
     local_ray: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from experiments.tasks import TASKS
-    from results.evaluate import evaluate
-    from results.predict import predict
-    from results.retrain import retrain
-    from search.cli import main_for
+    from lens_search.experiments.tasks import TASKS
+    from lens_search.results.evaluate import evaluate
+    from lens_search.results.predict import predict
+    from lens_search.results.retrain import retrain
+    from lens_search.search.cli import main_for
     from tests.harness.toy_task import NAME, write_toy_data
 
     assert NAME in TASKS  # registered by importing its own module, nothing else
@@ -64,9 +67,9 @@ def test_a_model_of_one_task_is_refused_on_another_tasks_data(
 ) -> None:
     """The registry finds the model's task; the data of a task that claims the folder is
     refused in one line naming both."""
-    from experiments.tasks import task_of_model
-    from lensing.errors import LensSearchError
-    from results.predict import check_task
+    from lens_search.errors import LensSearchError
+    from lens_search.experiments.tasks import task_of_model
+    from lens_search.results.predict import check_task
     from tests.harness.toy_task import MODEL_NAME, build_toy
 
     model = build_toy({"lr": 0.01, "units": 2})

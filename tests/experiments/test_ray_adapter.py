@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 from ray import cloudpickle, tune
 
-from experiments.ray_adapter import TrialRecord, trial_records
-from experiments.settings import ExperimentSettings, write_settings
-from experiments.trials import load_results
+from lens_search.experiments.ray_adapter import TrialRecord, trial_records
+from lens_search.experiments.settings import ExperimentSettings, write_settings
+from lens_search.experiments.trials import load_results
 
 cloudpickle.register_pickle_by_value(sys.modules[__name__])  # workers cannot import tests/
 

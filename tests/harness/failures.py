@@ -109,7 +109,8 @@ def with_injected_failures(trainable: Callable[..., Any], switch: FailureSwitch)
 def inject_into_search(monkeypatch: pytest.MonkeyPatch, switch: FailureSwitch) -> None:
     """Make ``search.run`` build trainables that fail per ``switch`` (undone by ``monkeypatch``)."""
     import search.run
-    from trainables.tune import make_tune_trainable
+
+    from lens_search.training.tune import make_tune_trainable
 
     def make(task: str, data: Any, **fixed: Any) -> Any:
         return with_injected_failures(make_tune_trainable(task, data, **fixed), switch)

@@ -33,7 +33,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from search.ray_adapter import refresh_ray_auth
+from lens_search.search.ray_adapter import refresh_ray_auth
 
 AUTH_ENV_VARS = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")
 DEFAULT_TOKEN_PATH = Path.home() / ".ray" / "auth_token"

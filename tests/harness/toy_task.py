@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from experiments.evaluation import Evaluation
-from experiments.tasks import PlannedData, Task, register
-from lensing.errors import LensSearchError
-from spaces import FloatParam, IntParam, SearchSpace
+from lens_search.errors import LensSearchError
+from lens_search.experiments.evaluation import Evaluation
+from lens_search.experiments.tasks import PlannedData, Task, register
+from lens_search.spaces import FloatParam, IntParam, SearchSpace
 
 NAME = "toy"
 FILE = "toy.npz"
@@ -80,7 +80,7 @@ def build_toy(config: Mapping[str, Any]) -> Any:
 
 
 def accuracy(model: Any, x: np.ndarray, y: np.ndarray) -> float:
-    from trainables.loop import predict_in_batches
+    from lens_search.training.loop import predict_in_batches
 
     probs = np.asarray(predict_in_batches(model, x, 64))
     return float((probs.argmax(axis=1) == y).mean())
@@ -90,8 +90,8 @@ def train_toy(
     config: Mapping[str, Any], data: ToyData, *, seed: int = 0, **run: Any
 ) -> list[dict[str, Any]]:
     """The trainer: the project's epoch loop (checkpoints, resume, patience) on the toy model."""
-    from trainables.loop import ShuffledBatches, run_epochs
-    from trainables.runtime import prepare_backend
+    from lens_search.training.loop import ShuffledBatches, run_epochs
+    from lens_search.training.runtime import prepare_backend
 
     prepare_backend(seed)
     model = build_toy(config)

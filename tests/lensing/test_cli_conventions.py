@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from lensing.cli import configure_logging
+from lens_search._aliases import new_name
+from lens_search.cli import configure_logging
 
 REPO = Path(__file__).resolve().parents[2]
 COMMANDS = {
@@ -28,8 +29,9 @@ COMMANDS = {
 
 def test_console_scripts_point_at_each_module_cli() -> None:
     scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
-    assert scripts == {name: f"{module}:cli" for name, module in COMMANDS.items()}
-    for module in COMMANDS.values():
+    assert scripts == {name: f"{new_name(module)}:cli" for name, module in COMMANDS.items()}
+    for module in COMMANDS.values():  # the documented `python -m` name is the very same module
+        assert importlib.import_module(module) is importlib.import_module(new_name(module))
         assert callable(importlib.import_module(module).cli)
 
 
@@ -38,8 +40,8 @@ def test_every_command_has_quiet_and_verbose(
     module: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     if module == "search.superres":
-        from experiments.tasks import TASKS
-        from search.cli import build_parser
+        from lens_search.experiments.tasks import TASKS
+        from lens_search.search.cli import build_parser
 
         text = build_parser(TASKS["superres"]).format_help()
     else:
@@ -51,9 +53,9 @@ def test_every_command_has_quiet_and_verbose(
 
 
 def test_verbosity_sets_what_the_console_shows(capsys: pytest.CaptureFixture[str]) -> None:
-    from lensing.cli import OneLineParser
+    from lens_search.cli import OneLineParser
 
-    logger = logging.getLogger("lensing.simulate")
+    logger = logging.getLogger("lens_search.data.simulate")
     try:
         for flag, shown in ((["-q"], set()), ([], {"info"}), (["--verbose"], {"info", "debug"})):
             OneLineParser(prog="x").parse_args(flag)

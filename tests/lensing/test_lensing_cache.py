@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from lensing.cache import default_dataset
-from lensing.errors import LensSearchError
+from lens_search.data.cache import default_dataset
+from lens_search.errors import LensSearchError
 
 REPO = Path(__file__).resolve().parents[2]
 

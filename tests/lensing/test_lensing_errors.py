@@ -15,10 +15,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lensing.errors import LensSearchError
-from lensing.inspect import inspect_dataset
-from lensing.layout import CLASSES
-from lensing.load import load_classification, load_superres
+from lens_search.data.inspect import inspect_dataset
+from lens_search.data.layout import CLASSES
+from lens_search.data.load import load_classification, load_superres
+from lens_search.errors import LensSearchError
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -10,18 +10,18 @@ import numpy as np
 import pytest
 from lenstronomy.LensModel.lens_model import LensModel
 
-from lensing.layout import CLASSES
-from lensing.physics import (
+from lens_search.data.layout import CLASSES
+from lens_search.data.physics import (
     MAIN_LENS,
     SieShearPointMasses,
     lens_kwargs,
     render_observed,
     render_surface_brightness,
 )
-from lensing.pixels import min_max
-from lensing.presets import FIELD_OF_VIEW, draw_lens_params
-from lensing.samples import classification_image, sample_rng
-from lensing.substructure import PointMasses, draw_substructure
+from lens_search.data.pixels import min_max
+from lens_search.data.presets import FIELD_OF_VIEW, draw_lens_params
+from lens_search.data.samples import classification_image, sample_rng
+from lens_search.data.substructure import PointMasses, draw_substructure
 
 
 def draws(cls: str, index: int, preset: str = "varied") -> tuple:

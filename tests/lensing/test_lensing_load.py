@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lensing.layout import CLASSES
-from lensing.load import load_classification, load_superres
-from lensing.simulate import simulate_classification, simulate_superres
+from lens_search.data.layout import CLASSES
+from lens_search.data.load import load_classification, load_superres
+from lens_search.data.simulate import simulate_classification, simulate_superres
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -138,7 +138,7 @@ def test_constant_images_are_kept_with_one_warning_naming_them(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     root = constant_images_set(tmp_path)
-    with caplog.at_level("WARNING", logger="lensing"):
+    with caplog.at_level("WARNING", logger="lens_search.data"):
         data = load_classification(root, val_fraction=0.0)
     (record,) = caplog.records
     assert record.getMessage() == (

@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lensing.layout import CLASS_ALIASES, CLASSES, canonical_class
-from lensing.load import load_classification
-from lensing.simulate import LAYOUTS, simulate_classification
-from lensing.simulate import main as simulate_main
+from lens_search.data.layout import CLASS_ALIASES, CLASSES, canonical_class
+from lens_search.data.load import load_classification
+from lens_search.data.simulate import LAYOUTS, simulate_classification
+from lens_search.data.simulate import main as simulate_main
 
 REPO = Path(__file__).resolve().parents[2]
 FOLDERS = {"no": "no_sub", "sphere": "cdm", "vort": "axion"}

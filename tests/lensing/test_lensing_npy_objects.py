@@ -20,10 +20,10 @@ import numpy as np
 import numpy.testing._private.utils as numpy_testing_utils
 import pytest
 
-from lensing.errors import LensSearchError
-from lensing.files import read_npy_with_mass
-from lensing.load import load_classification
-from lensing.npy_objects import save_with_mass
+from lens_search.data.files import read_npy_with_mass
+from lens_search.data.load import load_classification
+from lens_search.data.npy_objects import save_with_mass
+from lens_search.errors import LensSearchError
 
 REPO = Path(__file__).resolve().parents[2]
 IMAGE = np.linspace(0.0, 1.0, 64).reshape(8, 8)

@@ -10,8 +10,8 @@ from skimage.transform import resize
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
-from lensing.load import load_classification, load_superres
-from lensing.simulate import simulate_classification, simulate_superres
+from lens_search.data.load import load_classification, load_superres
+from lens_search.data.simulate import simulate_classification, simulate_superres
 
 
 def bicubic_scores(lr: np.ndarray, hr: np.ndarray) -> tuple[float, float]:

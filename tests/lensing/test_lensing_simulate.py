@@ -13,13 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lensing.errors import LensSearchError
-from lensing.output import staging_folder
-from lensing.physics import render_surface_brightness
-from lensing.presets import BACKGROUND_RMS, FIELD_OF_VIEW, draw_lens_params
-from lensing.samples import classification_image
-from lensing.simulate import simulate_classification, simulate_superres
-from lensing.substructure import (
+from lens_search.data.output import staging_folder
+from lens_search.data.physics import render_surface_brightness
+from lens_search.data.presets import BACKGROUND_RMS, FIELD_OF_VIEW, draw_lens_params
+from lens_search.data.samples import classification_image
+from lens_search.data.simulate import simulate_classification, simulate_superres
+from lens_search.data.substructure import (
     N_VORTEX_MASSES,
     PointMasses,
     draw_subhalo_masses,
@@ -27,6 +26,7 @@ from lensing.substructure import (
     draw_vortex,
     point_mass_theta_e,
 )
+from lens_search.errors import LensSearchError
 
 REPO = Path(__file__).resolve().parents[2]
 

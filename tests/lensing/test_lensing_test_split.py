@@ -13,22 +13,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lensing.cache import cache_root, dataset_key, default_dataset
-from lensing.errors import LensSearchError
-from lensing.layout import CLASSES
-from lensing.load import (
+from lens_search.data.cache import cache_root, dataset_key, default_dataset
+from lens_search.data.layout import CLASSES
+from lens_search.data.load import (
     load_classification,
     load_classification_test,
     load_superres,
     load_superres_test,
 )
-from lensing.simulate import (
+from lens_search.data.simulate import (
     DEFAULT_PER_CLASS,
     DEFAULT_TEST_FRACTION,
     simulate_classification,
     simulate_superres,
     size_of_test_split,
 )
+from lens_search.errors import LensSearchError
 
 REPO = Path(__file__).resolve().parents[2]
 

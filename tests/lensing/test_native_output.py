@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 NATIVE_WRITES = r"""
 import os, sys
-from lensing.cli import OneLineParser, run_cli
+from lens_search.cli import OneLineParser, run_cli
 
 def main(argv):
     OneLineParser(prog="native").parse_args(argv)
@@ -48,7 +48,7 @@ DROPPED = ["absl::InitializeLog", "cudart_stub", "cpu_feature_guard", "To enable
            CUINIT_LINE, "a Ray core line"]  # fmt: skip
 
 TENSORFLOW_FIRST_USE = """
-from lensing.cli import OneLineParser, run_cli
+from lens_search.cli import OneLineParser, run_cli
 
 def main(argv):
     OneLineParser(prog="tf").parse_args(argv)

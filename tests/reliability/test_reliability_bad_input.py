@@ -26,13 +26,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lensing.cli import run_cli
-from lensing.inspect import main as inspect_main
-from results.leaderboard import main as leaderboard_main
-from results.plots import main as plots_main
-from results.retrain import main as retrain_main
-from search.cli import main_for
-from search.config import SearchConfig
+from lens_search.cli import run_cli
+from lens_search.data.inspect import main as inspect_main
+from lens_search.results.leaderboard import main as leaderboard_main
+from lens_search.results.plots import main as plots_main
+from lens_search.results.retrain import main as retrain_main
+from lens_search.search.cli import main_for
+from lens_search.search.config import SearchConfig
 
 REPO = Path(__file__).resolve().parents[2]
 CLASSES = ("no", "sphere", "vort")

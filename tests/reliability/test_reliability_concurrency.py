@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from experiments.claim import LOCK_FILE
+from lens_search.experiments.claim import LOCK_FILE
 from tests.harness.localcluster import kill_sessions
 
 REPO = Path(__file__).resolve().parents[2]

@@ -17,11 +17,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments.settings import SETTINGS_FILE
-from experiments.trials import STATUS_COMPLETED
-from lensing.cli import NORMAL
-from search.console import library_logs_to_file
-from search.storage import LostStorageFailures
+from lens_search.cli import NORMAL
+from lens_search.experiments.settings import SETTINGS_FILE
+from lens_search.experiments.trials import STATUS_COMPLETED
+from lens_search.search.console import library_logs_to_file
+from lens_search.search.storage import LostStorageFailures
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = 2

@@ -16,12 +16,12 @@ import pandas as pd
 import pytest
 import ray
 
-from experiments.tasks import SUPERRES
-from experiments.trials import STATUS_COMPLETED, STATUS_ERRORED, STATUS_STOPPED
-from search.cli import main_for
-from search.config import SearchConfig
-from search.outcome import EXIT_ALL_ERRORED, EXIT_OK, exit_status
-from search.run import run_search
+from lens_search.experiments.tasks import SUPERRES
+from lens_search.experiments.trials import STATUS_COMPLETED, STATUS_ERRORED, STATUS_STOPPED
+from lens_search.search.cli import main_for
+from lens_search.search.config import SearchConfig
+from lens_search.search.outcome import EXIT_ALL_ERRORED, EXIT_OK, exit_status
+from lens_search.search.run import run_search
 from tests.harness.failures import FailureSwitch, inject_into_search
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments.trials import STATUS_COMPLETED
+from lens_search.experiments.trials import STATUS_COMPLETED
 from tests.harness.localcluster import LocalCluster, local_multinode_cluster
 
 pytestmark = pytest.mark.slow

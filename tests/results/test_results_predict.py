@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lensing.cli import run_cli
-from lensing.errors import LensSearchError
-from results.outputs import output_folder
+from lens_search.cli import run_cli
+from lens_search.errors import LensSearchError
+from lens_search.results.outputs import output_folder
 
 CLASSIFY_CONFIG = {
     "lr": 1e-3,
@@ -53,8 +53,8 @@ def one_line_error(
 @pytest.fixture(scope="module")
 def classifier_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small_cnn classifier with shear > 0 (RandomShear), saved by results.export."""
-    from results.export import save_model
-    from trainables import build_classifier
+    from lens_search.results.export import save_model
+    from lens_search.training import build_classifier
 
     path = tmp_path_factory.mktemp("models") / "classifier.keras"
     save_model(build_classifier(CLASSIFY_CONFIG, image_size=32, backbone="small_cnn"), path)
@@ -64,8 +64,8 @@ def classifier_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def superres_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SuperResCNN for 75x75 LR images (an untrained one is exactly bicubic)."""
-    from results.export import save_model
-    from trainables import build_superres
+    from lens_search.results.export import save_model
+    from lens_search.training import build_superres
 
     path = tmp_path_factory.mktemp("models") / "superres.keras"
     save_model(build_superres(SUPERRES_CONFIG, lr_size=(75, 75)), path)
@@ -92,7 +92,7 @@ def test_output_folder_is_all_or_nothing(tmp_path: Path) -> None:
 def test_saved_models_load_in_safe_mode(classifier_file: Path, superres_file: Path) -> None:
     import keras
 
-    import trainables.models  # noqa: F401  (registers DepthToSpace)
+    import lens_search.training.models  # noqa: F401  (registers DepthToSpace)
 
     classifier = keras.saving.load_model(classifier_file, safe_mode=True)
     assert classifier.output_shape == (None, 3)
@@ -103,7 +103,7 @@ def test_saved_models_load_in_safe_mode(classifier_file: Path, superres_file: Pa
 def test_classifier_predictions_csv(
     classifier_file: Path, tiny_classify_dir: Path, tmp_path: Path
 ) -> None:
-    from results.predict import main
+    from lens_search.results.predict import main
 
     with pytest.raises(SystemExit) as exit_info:
         run_cli(main, [str(classifier_file), str(tiny_classify_dir), "--out", str(tmp_path / "p")])
@@ -125,7 +125,7 @@ def test_flat_folder_and_refusal_to_overwrite(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from results.predict import main, predict
+    from lens_search.results.predict import main, predict
 
     flat = tmp_path / "flat"
     flat.mkdir()
@@ -142,9 +142,9 @@ def test_flat_folder_and_refusal_to_overwrite(
 def test_superres_writes_npy_per_lr_file(
     superres_file: Path, tiny_superres_dir: Path, tmp_path: Path
 ) -> None:
-    from lensing.files import read_npy
-    from results.predict import predict
-    from trainables import bicubic_upsample
+    from lens_search.data.files import read_npy
+    from lens_search.results.predict import predict
+    from lens_search.training import bicubic_upsample
 
     out = predict(superres_file, tiny_superres_dir, tmp_path / "hr")
     lr_files = sorted((tiny_superres_dir / "LR").glob("*.npy"))
@@ -166,7 +166,7 @@ def test_bad_inputs_fail_with_one_line(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from results.predict import main
+    from lens_search.results.predict import main
 
     bad = tmp_path / "bad"
     bad.mkdir()
@@ -224,7 +224,7 @@ def test_force_never_replaces_an_input(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """``--out DATA --force`` used to delete the data set; nor may it go into or over the model."""
-    from results.predict import main
+    from lens_search.results.predict import main
 
     data = tmp_path / "data"
     for source in sorted((tiny_classify_dir / "val").rglob("*.npy")):
@@ -254,7 +254,7 @@ def test_a_model_of_the_other_task_is_refused(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from results.predict import main
+    from lens_search.results.predict import main
 
     out = tmp_path / "out"
     line = one_line_error(

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lensing.cli import run_cli
+from lens_search.cli import run_cli
 from tests.harness.tables import read_exact_csv
 
 # Small SR models keep the search quick; lr, dropout, augmentation and batch size are searched.
@@ -51,9 +51,9 @@ def experiments(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> dict[str, Path]:
     """One tiny search per task: SR (4 samples, ASHA may stop some), classify (all complete)."""
-    from experiments.tasks import TASKS
-    from search.config import SearchConfig
-    from search.run import run_search
+    from lens_search.experiments.tasks import TASKS
+    from lens_search.search.config import SearchConfig
+    from lens_search.search.run import run_search
 
     storage = tmp_path_factory.mktemp("runs")
     space = storage / "sr_space.json"
@@ -90,7 +90,7 @@ def experiments(
 @pytest.fixture(scope="module")
 def sr_retrained(experiments: dict[str, Path]) -> Path:
     """The best SR trial retrained for 2 epochs into the default folder."""
-    from results.retrain import retrain
+    from lens_search.results.retrain import retrain
 
     return retrain(str(experiments["superres"]), epochs=2, verbose=0)
 
@@ -98,7 +98,7 @@ def sr_retrained(experiments: dict[str, Path]) -> Path:
 def test_leaderboard_csv_and_table(
     experiments: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from results.leaderboard import main
+    from lens_search.results.leaderboard import main
 
     csv = tmp_path / "board.csv"
     assert main([str(experiments["superres"]), "--csv", str(csv), "--top", "2"]) == 0
@@ -127,7 +127,7 @@ def test_leaderboard_shows_only_the_parameters_of_the_backbone_used(
     experiments: dict[str, Path],
 ) -> None:
     """A cnn search from scratch showed fine_tune_fraction, which does nothing for it."""
-    from experiments.tasks import CLASSIFY
+    from lens_search.experiments.tasks import CLASSIFY
 
     table = pd.read_csv(experiments["classify"] / "leaderboard.csv")
     shown = {c.removeprefix("config/") for c in table.columns if c.startswith("config/")}
@@ -139,9 +139,9 @@ def test_leaderboard_shows_only_the_parameters_of_the_backbone_used(
 def test_wrong_or_empty_experiment(
     experiments: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from results.leaderboard import main as leaderboard
-    from results.plots import main as plots
-    from results.retrain import main as retrain
+    from lens_search.results.leaderboard import main as leaderboard
+    from lens_search.results.plots import main as plots
+    from lens_search.results.retrain import main as retrain
 
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -172,9 +172,9 @@ def test_wrong_or_empty_experiment(
 def test_retrained_model_reloads_and_reproduces_metrics(
     experiments: dict[str, Path], sr_retrained: Path
 ) -> None:
-    from experiments.tasks.superres import evaluate_superres
-    from lensing.load import load_superres
-    from results.export import load_model
+    from lens_search.data.load import load_superres
+    from lens_search.experiments.tasks.superres import evaluate_superres
+    from lens_search.results.export import load_model
 
     assert sr_retrained == experiments["superres"] / "retrain-rank1"
     assert sorted(p.name for p in sr_retrained.iterdir()) == [
@@ -209,7 +209,7 @@ def test_retrained_model_reloads_and_reproduces_metrics(
         assert saved["metrics"]["val_psnr"] == pytest.approx(best["best_val_psnr"], abs=0.05)
 
     # The test split (5 pairs in test/ of the tiny set), with intervals, next to bicubic.
-    from lensing.load import load_superres_test
+    from lens_search.data.load import load_superres_test
 
     test = saved["test"]
     assert test["split"] == "test" and test["n"] == 5
@@ -228,7 +228,7 @@ def test_retrained_model_reloads_and_reproduces_metrics(
 def test_retrain_refuses_to_overwrite(
     experiments: dict[str, Path], sr_retrained: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from results.retrain import main
+    from lens_search.results.retrain import main
 
     before = (sr_retrained / "metrics.json").read_text()
     line = one_line_error(main, [str(experiments["superres"]), "--epochs", "1"], capsys)
@@ -239,8 +239,8 @@ def test_retrain_refuses_to_overwrite(
 def test_retrain_classifier_second_rank(
     experiments: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from results.export import load_model
-    from results.retrain import main
+    from lens_search.results.export import load_model
+    from lens_search.results.retrain import main
 
     out = tmp_path / "cl2"
     assert (
@@ -273,8 +273,8 @@ def test_retrain_classifier_second_rank(
     per_class = [metrics[f"val_auc_{c}"] for c in ("no", "sphere", "vort")]
     assert metrics["val_auc"] == pytest.approx(np.mean(per_class))
 
-    from experiments.tasks.classify import evaluate_classifier
-    from lensing.load import load_classification
+    from lens_search.data.load import load_classification
+    from lens_search.experiments.tasks.classify import evaluate_classifier
 
     data = load_classification(saved["data"], image_size=32)
     again = evaluate_classifier(
@@ -295,7 +295,7 @@ def test_retrain_classifier_second_rank(
     assert set(test["intervals"]) == set(test["metrics"]) - {"test_loss"}
     assert "resampled within each class" in test["interval"]
 
-    from results.evaluate import main as evaluate
+    from lens_search.results.evaluate import main as evaluate
 
     retrain_lines = capsys.readouterr().out.splitlines()
     assert retrain_lines[-4].startswith(
@@ -325,8 +325,8 @@ def test_retrain_classifier_second_rank(
 def test_plots_hold_what_they_claim(
     experiments: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from results.plots import learning_curves_figure, main, trial_histories
-    from results.select import load_leaderboard
+    from lens_search.results.plots import learning_curves_figure, main, trial_histories
+    from lens_search.results.select import load_leaderboard
 
     for task, path in experiments.items():
         out = tmp_path / task
@@ -361,8 +361,8 @@ def test_plots_hold_what_they_claim(
 
 
 def test_best_so_far_counts_every_epoch(experiments: dict[str, Path]) -> None:
-    from results.plots import best_so_far, trial_histories
-    from results.select import load_leaderboard
+    from lens_search.results.plots import best_so_far, trial_histories
+    from lens_search.results.select import load_leaderboard
 
     table, grid, settings = load_leaderboard(str(experiments["superres"]))
     progress = best_so_far(trial_histories(grid, "val_psnr"), "val_psnr", "max")
@@ -375,10 +375,10 @@ def test_best_so_far_counts_every_epoch(experiments: dict[str, Path]) -> None:
 def test_predict_with_retrained_model(
     sr_retrained: Path, tiny_superres_dir: Path, tmp_path: Path
 ) -> None:
-    from lensing.load import load_superres
-    from results.export import load_model
-    from results.predict import predict
-    from trainables.superres import predict_hr
+    from lens_search.data.load import load_superres
+    from lens_search.results.export import load_model
+    from lens_search.results.predict import predict
+    from lens_search.training.superres import predict_hr
 
     out = predict(sr_retrained / "model.keras", tiny_superres_dir, tmp_path / "hr")
     data = load_superres(tiny_superres_dir)
@@ -422,8 +422,8 @@ def test_evaluate_cli_reports_the_test_split(
     retrained = json.loads((sr_retrained / "metrics.json").read_text())["test"]["metrics"]
     assert saved["metrics"] == pytest.approx(retrained, rel=1e-5)
 
-    from lensing.simulate import simulate_superres
-    from results.evaluate import main as evaluate
+    from lens_search.data.simulate import simulate_superres
+    from lens_search.results.evaluate import main as evaluate
 
     assert evaluate([str(sr_retrained), "--split", "val", "--resamples", "0"]) == 0
     line = capsys.readouterr().out.strip()
@@ -460,7 +460,7 @@ def test_retrain_on_data_without_a_test_split_says_so(
 ) -> None:
     import shutil
 
-    from results.retrain import main
+    from lens_search.results.retrain import main
 
     data = tmp_path / "no-test"
     shutil.copytree(tiny_superres_dir, data)
@@ -489,8 +489,8 @@ def test_retrain_with_patience_evaluates_the_best_epoch(
 ) -> None:
     """``--patience``/``--lr-patience`` choose on validation; the model evaluated and saved is
     the best epoch's, and metrics.json says which epoch that was."""
-    from results.export import load_model
-    from results.retrain import main
+    from lens_search.results.export import load_model
+    from lens_search.results.retrain import main
 
     experiment = str(experiments["superres"])
     for flag in ("--patience", "--lr-patience"):

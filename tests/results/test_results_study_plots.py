@@ -9,9 +9,9 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from optuna.trial import TrialState, create_trial
 
-from experiments.study import JOURNAL_FILE, journal_storage
-from results.importance import param_importances
-from results.study_plots import save_study_figures, stored_study, top_study
+from lens_search.experiments.study import JOURNAL_FILE, journal_storage
+from lens_search.results.importance import param_importances
+from lens_search.results.study_plots import save_study_figures, stored_study, top_study
 
 DISTRIBUTIONS = {
     "lr": FloatDistribution(1e-4, 1e-2, log=True),

@@ -24,8 +24,8 @@ from optuna.trial import TrialState
 from ray.tune import Experiment
 from ray.tune.search import Searcher, SearchGenerator
 
-from experiments.study import journal_storage
-from search.optuna_adapter import (
+from lens_search.experiments.study import journal_storage
+from lens_search.search.optuna_adapter import (
     asked_trial,
     reattach_study,
     searcher_study,
@@ -33,11 +33,11 @@ from search.optuna_adapter import (
     unknown_running_trials,
     was_told,
 )
-from search.ray_adapter import local_cluster_address, worker_output_to
-from search.rayauth import ACCEPTED, REFUSED, ask_gcs
-from search.searcher import JournalOptunaSearch, PruneAwareOptunaSearch
-from search.tune_state_adapter import grow_samples, saved_samples
-from spaces import SUPERRES_SPACE
+from lens_search.search.ray_adapter import local_cluster_address, worker_output_to
+from lens_search.search.rayauth import ACCEPTED, REFUSED, ask_gcs
+from lens_search.search.searcher import JournalOptunaSearch, PruneAwareOptunaSearch
+from lens_search.search.tune_state_adapter import grow_samples, saved_samples
+from lens_search.spaces import SUPERRES_SPACE
 from tests.harness.localcluster import ray_auth_env
 
 MAX_EPOCHS = 3

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from experiments.tasks import CLASSIFY, SUPERRES
-from search.cli import build_parser, main_for, parse_config
-from search.config import SearchConfig
+from lens_search.experiments.tasks import CLASSIFY, SUPERRES
+from lens_search.search.cli import build_parser, main_for, parse_config
+from lens_search.search.config import SearchConfig
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from experiments.tasks import CLASSIFY, SUPERRES
-from lensing.errors import LensSearchError
-from search.cli import parse_config
-from search.config import MAX_SEED, SearchConfig, check_name, resume_conflicts
-from search.memory import (
+from lens_search.errors import LensSearchError
+from lens_search.experiments.tasks import CLASSIFY, SUPERRES
+from lens_search.search.cli import parse_config
+from lens_search.search.config import MAX_SEED, SearchConfig, check_name, resume_conflicts
+from lens_search.search.memory import (
     GIB,
     batch_bytes,
     check_batch_fits,
@@ -99,7 +99,7 @@ def test_a_search_writes_files_nobody_else_can_write(tmp_path: Path) -> None:
     """Under umask 002 an experiment would be group-writable, and then refused when read back."""
     import os
 
-    from experiments.storage import refuse_shared_writable, write_private
+    from lens_search.experiments.storage import refuse_shared_writable, write_private
 
     previous = os.umask(0o002)
     try:
@@ -117,8 +117,8 @@ def test_a_search_writes_files_nobody_else_can_write(tmp_path: Path) -> None:
 
 def test_image_size_limits_are_the_models_own(capsys: pytest.CaptureFixture[str]) -> None:
     """The search refuses exactly the image sizes the backbones cannot be built for."""
-    from trainables.backbones import BACKBONES, image_size_limits, min_image_size
-    from trainables.models import build_classifier
+    from lens_search.training.backbones import BACKBONES, image_size_limits, min_image_size
+    from lens_search.training.models import build_classifier
 
     for backbone in BACKBONES:
         smallest = min_image_size(backbone)

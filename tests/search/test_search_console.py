@@ -20,9 +20,11 @@ import sys, threading, time
 from pathlib import Path
 import ray
 from ray._private.ray_logging import global_worker_stdstream_dispatcher as dispatcher
-from lensing.cli import NORMAL
-from search.cluster import connect
-from search.console import library_logs_to_file, prints_worker_output, trial_output_to_file
+from lens_search.cli import NORMAL
+from lens_search.search.cluster import connect
+from lens_search.search.console import (
+    library_logs_to_file, prints_worker_output, trial_output_to_file,
+)
 
 log = Path(sys.argv[1])
 started = connect(None, print_worker_output=prints_worker_output(NORMAL))

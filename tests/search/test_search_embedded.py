@@ -22,7 +22,7 @@ EMBEDDED = """
 import json, os, sys
 import ray
 import psutil  # Ray's vendored copy, on the path once ray is imported
-from search.cluster import connect
+from lens_search.search.cluster import connect
 
 connect(None)
 me = psutil.Process()

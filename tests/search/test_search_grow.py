@@ -12,9 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments.study import load_study
-from experiments.trials import STATUS_COMPLETED, STATUS_STOPPED
-from search.outcome import EXIT_INTERRUPTED
+from lens_search.experiments.study import load_study
+from lens_search.experiments.trials import STATUS_COMPLETED, STATUS_STOPPED
+from lens_search.search.outcome import EXIT_INTERRUPTED
 from tests.harness.localcluster import kill_sessions
 from tests.search.test_search_resume import (
     PROGRESS_TIMEOUT_S,

@@ -22,8 +22,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments.study import JOURNAL_FILE
-from search.console import LOG_FILE
+from lens_search.experiments.study import JOURNAL_FILE
+from lens_search.search.console import LOG_FILE
 from tests.harness.noisy import CUINIT_LINE, TALKING_LINE, fake_cuda_driver, talking_workers
 from tests.harness.tables import read_exact_csv
 
@@ -271,7 +271,7 @@ def test_every_command_on_the_experiment_shows_its_output_only(
 
 
 def test_live_table_shows_every_searched_parameter(search: LiveSearch) -> None:
-    from search.run import short_columns
+    from lens_search.search.run import short_columns
 
     output = search.wait()
     header = next(line for line in output.splitlines() if line.startswith("| Trial name"))
@@ -287,7 +287,7 @@ def test_live_table_shows_every_searched_parameter(search: LiveSearch) -> None:
 def test_study_on_disk_matches_the_search(search: LiveSearch) -> None:
     import optuna
 
-    from experiments.study import load_study
+    from lens_search.experiments.study import load_study
 
     search.wait()
     study = optuna.load_study(
@@ -356,7 +356,7 @@ def read_events(folder: Path) -> tuple[dict[str, list[tuple[int, float]]], set[s
 
 
 def test_plots_use_optuna_figures_on_the_stored_study(search: LiveSearch, tmp_path: Path) -> None:
-    from results.plots import main
+    from lens_search.results.plots import main
 
     search.wait()
     table = pd.read_csv(search.experiment / "leaderboard.csv")

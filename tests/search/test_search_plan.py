@@ -18,9 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from experiments.settings import ExperimentSettings, write_settings
-from search.eta import EtaReporter, expected_final_epoch, expected_remaining, status_line
-from search.plan import format_duration, replay_asha
+from lens_search.experiments.settings import ExperimentSettings, write_settings
+from lens_search.search.eta import (
+    EtaReporter,
+    expected_final_epoch,
+    expected_remaining,
+    status_line,
+)
+from lens_search.search.plan import format_duration, replay_asha
 
 REPO = Path(__file__).resolve().parents[2]
 

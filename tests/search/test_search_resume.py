@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from experiments.trials import STATUS_COMPLETED, STATUS_STOPPED
-from results.leaderboard import main as leaderboard_main
-from search.orphans import ORPHANS_DIR
-from search.outcome import EXIT_INTERRUPTED
+from lens_search.experiments.trials import STATUS_COMPLETED, STATUS_STOPPED
+from lens_search.results.leaderboard import main as leaderboard_main
+from lens_search.search.orphans import ORPHANS_DIR
+from lens_search.search.outcome import EXIT_INTERRUPTED
 from tests.harness.localcluster import kill_sessions
 from tests.harness.tables import read_exact_csv
 
@@ -154,7 +154,7 @@ def assert_one_study(experiment: Path, table: pd.DataFrame) -> None:
     A trial sampled after Tune last saved its state is unknown to Tune when it resumes (Tune
     samples a new one instead); the study keeps it marked FAIL.
     """
-    from experiments.study import load_study
+    from lens_search.experiments.study import load_study
 
     study = load_study(experiment)
     assert study.study_name == "r"

@@ -7,11 +7,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from experiments.settings import read_settings
-from experiments.tasks import CLASSIFY, SUPERRES
-from experiments.trials import STATUS_COMPLETED, STATUS_STOPPED, load_results
-from search.config import SearchConfig
-from search.run import run_search
+from lens_search.experiments.settings import read_settings
+from lens_search.experiments.tasks import CLASSIFY, SUPERRES
+from lens_search.experiments.trials import STATUS_COMPLETED, STATUS_STOPPED, load_results
+from lens_search.search.config import SearchConfig
+from lens_search.search.run import run_search
 
 
 def check_against_result_grid(table: pd.DataFrame, experiment: Path, metric: str) -> None:

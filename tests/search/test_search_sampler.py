@@ -9,10 +9,10 @@ import pytest
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
-from experiments.tasks import TASKS
-from search.config import SearchConfig
-from search.run import make_searcher
-from search.sampler import (
+from lens_search.experiments.tasks import TASKS
+from lens_search.search.config import SearchConfig
+from lens_search.search.run import make_searcher
+from lens_search.search.sampler import (
     RungTPESampler,
     make_sampler,
     model_rung,

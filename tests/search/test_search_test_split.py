@@ -8,12 +8,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from experiments.tasks import CLASSIFY
-from lensing.cli import run_cli
-from lensing.errors import LensSearchError
-from lensing.load import load_classification_test
-from search.config import SearchConfig
-from search.run import run_search
+from lens_search.cli import run_cli
+from lens_search.data.load import load_classification_test
+from lens_search.errors import LensSearchError
+from lens_search.experiments.tasks import CLASSIFY
+from lens_search.search.config import SearchConfig
+from lens_search.search.run import run_search
 
 
 def test_search_never_reads_the_test_split(
@@ -38,7 +38,7 @@ def test_search_never_reads_the_test_split(
     capsys.readouterr()
 
     # The retrain is what reads test/: it refuses it in one line, before it trains or writes.
-    from results.retrain import main as retrain
+    from lens_search.results.retrain import main as retrain
 
     out = tmp_path / "retrained"
     with pytest.raises(SystemExit) as exit_info:

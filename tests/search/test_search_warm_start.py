@@ -11,8 +11,8 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from experiments.study import load_study
-from search.warm_start import WARM_START_ATTR, WARM_START_BEST, WARM_START_HOW
+from lens_search.experiments.study import load_study
+from lens_search.search.warm_start import WARM_START_ATTR, WARM_START_BEST, WARM_START_HOW
 from tests.search.test_search_resume import REPO, search_command
 
 SOURCE = 3

@@ -7,8 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from lensing.errors import LensSearchError
-from spaces import CLASSIFY_SPACE, SUPERRES_SPACE, ChoiceParam, FixedParam, load_space_overrides
+from lens_search.errors import LensSearchError
+from lens_search.spaces import (
+    CLASSIFY_SPACE,
+    SUPERRES_SPACE,
+    ChoiceParam,
+    FixedParam,
+    load_space_overrides,
+)
 
 OVERRIDES = {
     "lr": {"low": 1e-4, "high": 1e-3},

@@ -18,10 +18,10 @@ import optuna
 import pytest
 from ray import tune
 
-from lensing.errors import LensSearchError
-from spaces import CLASSIFY_SPACE, SUPERRES_SPACE
-from spaces.params import ChoiceParam, FixedParam, FloatParam, IntParam
-from spaces.space import SearchSpace
+from lens_search.errors import LensSearchError
+from lens_search.spaces import CLASSIFY_SPACE, SUPERRES_SPACE
+from lens_search.spaces.params import ChoiceParam, FixedParam, FloatParam, IntParam
+from lens_search.spaces.space import SearchSpace
 
 ROOT = Path(__file__).resolve().parents[2]
 KINDS = [
@@ -121,9 +121,9 @@ def test_no_module_branches_on_the_kind_of_parameter() -> None:
     """``isinstance(x, FloatParam)`` and the like only inside ``spaces/params.py``."""
     chain = re.compile(r"isinstance\([^()]*\b(Float|Int|Choice|Fixed)Param\b")
     found = []
-    for folder in ("bench", "experiments", "lensing", "results", "search", "spaces", "trainables"):
+    for folder in ("bench", "lens_search"):
         for path in sorted((ROOT / folder).rglob("*.py")):
-            if path == ROOT / "spaces" / "params.py":
+            if path == ROOT / "lens_search" / "spaces" / "params.py":
                 continue
             for number, line in enumerate(path.read_text().splitlines(), 1):
                 if chain.search(line):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lensing.errors import LensSearchError
-from spaces import Bounds, ChoiceParam, FixedParam, FloatParam, IntParam
+from lens_search.errors import LensSearchError
+from lens_search.spaces import Bounds, ChoiceParam, FixedParam, FloatParam, IntParam
 
 
 @pytest.mark.parametrize(

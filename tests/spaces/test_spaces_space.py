@@ -8,7 +8,7 @@ import optuna
 import pytest
 from ray import tune
 
-from spaces import (
+from lens_search.spaces import (
     CLASSIFY_SPACE,
     SUPERRES_SPACE,
     ChoiceParam,

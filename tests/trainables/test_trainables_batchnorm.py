@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 from keras import layers
 
-from spaces import CLASSIFY_SPACE
-from trainables.classify import recalibrate_classifier
-from trainables.loop import BatchNormCalibrator
-from trainables.models import backbone_inputs, build_classifier, classifier_backbone
+from lens_search.spaces import CLASSIFY_SPACE
+from lens_search.training.classify import recalibrate_classifier
+from lens_search.training.loop import BatchNormCalibrator
+from lens_search.training.models import backbone_inputs, build_classifier, classifier_backbone
 
 
 def test_moving_statistics_become_the_average_of_the_batch_statistics() -> None:

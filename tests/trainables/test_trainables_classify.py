@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from spaces import CLASSIFY_SPACE
-from trainables.classify import train_classifier
-from trainables.loop import STATE_FILE, WEIGHTS_FILE
-from trainables.models import build_classifier
+from lens_search.spaces import CLASSIFY_SPACE
+from lens_search.training.classify import train_classifier
+from lens_search.training.loop import STATE_FILE, WEIGHTS_FILE
+from lens_search.training.models import build_classifier
 
 CLASSES = ("no", "sphere", "vort")
 KEYS = {

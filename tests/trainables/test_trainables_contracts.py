@@ -7,9 +7,9 @@ from typing import get_type_hints
 
 import pytest
 
-from lensing.load import load_classification, load_superres
-from spaces import CLASSIFY_SPACE, SUPERRES_SPACE, SearchSpace
-from trainables.contracts import (
+from lens_search.data.load import load_classification, load_superres
+from lens_search.spaces import CLASSIFY_SPACE, SUPERRES_SPACE, SearchSpace
+from lens_search.training.contracts import (
     ClassificationSplits,
     ClassifierConfig,
     SuperResConfig,

@@ -7,9 +7,9 @@ import keras
 import numpy as np
 import pytest
 
-from spaces import CLASSIFY_SPACE
-from trainables.loop import ShuffledBatches, fit_one_epoch, predict_in_batches
-from trainables.models import build_classifier
+from lens_search.spaces import CLASSIFY_SPACE
+from lens_search.training.loop import ShuffledBatches, fit_one_epoch, predict_in_batches
+from lens_search.training.models import build_classifier
 
 
 def _model() -> keras.Model:

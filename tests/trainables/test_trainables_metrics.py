@@ -7,7 +7,7 @@ import pytest
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from sklearn.metrics import log_loss, roc_auc_score
 
-from trainables.metrics import (
+from lens_search.training.metrics import (
     accuracy,
     binary_auc,
     cross_entropy,

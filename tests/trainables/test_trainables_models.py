@@ -13,10 +13,10 @@ import keras
 import numpy as np
 import pytest
 
-from lensing.errors import LensSearchError
-from spaces import CLASSIFY_SPACE, SUPERRES_SPACE
-from trainables.footprint import CNN_SHAPE, cnn_floats_per_pixel, cnn_parameters
-from trainables.models import (
+from lens_search.errors import LensSearchError
+from lens_search.spaces import CLASSIFY_SPACE, SUPERRES_SPACE
+from lens_search.training.footprint import CNN_SHAPE, cnn_floats_per_pixel, cnn_parameters
+from lens_search.training.models import (
     IMAGENET_FILE,
     DepthToSpace,
     bicubic_upsample,
@@ -24,7 +24,7 @@ from trainables.models import (
     build_superres,
     plain_cnn,
 )
-from trainables.runtime import prepare_backend
+from lens_search.training.runtime import prepare_backend
 
 
 def test_cnn_classifier_shapes_and_frozen_layers() -> None:

@@ -15,8 +15,8 @@ import keras
 import numpy as np
 import pytest
 
-from lensing.errors import LensSearchError
-from trainables.loop import (
+from lens_search.errors import LensSearchError
+from lens_search.training.loop import (
     BEST_FOLDER,
     STATE_FILE,
     Patience,

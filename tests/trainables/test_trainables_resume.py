@@ -22,14 +22,14 @@ import pytest
 import ray
 from ray import tune
 
-from lensing.load import load_classification
-from spaces import CLASSIFY_SPACE, SUPERRES_SPACE
+from lens_search.data.load import load_classification
+from lens_search.spaces import CLASSIFY_SPACE, SUPERRES_SPACE
+from lens_search.training.classify import train_classifier
+from lens_search.training.loop import STATE_FILE, OnEpoch, load_checkpoint, random_state_variables
+from lens_search.training.models import build_superres
+from lens_search.training.superres import train_superres
+from lens_search.training.tune import make_tune_trainable
 from tests.harness.failures import FailureSwitch, with_injected_failures
-from trainables.classify import train_classifier
-from trainables.loop import STATE_FILE, OnEpoch, load_checkpoint, random_state_variables
-from trainables.models import build_superres
-from trainables.superres import train_superres
-from trainables.tune import make_tune_trainable
 
 SEED = 3
 EPOCHS = 4
@@ -159,7 +159,7 @@ def test_checkpoint_without_random_state_loads_with_a_warning(
     del state["random_state"], state["optimizer_iterations"]
     (old / STATE_FILE).write_text(json.dumps(state))
     model = build_superres(SR_CONFIG)
-    with caplog.at_level(logging.WARNING, logger="trainables.loop"):
+    with caplog.at_level(logging.WARNING, logger="lens_search.training.loop"):
         assert len(load_checkpoint(model, old)) == 2
     assert "holds no random state" in caplog.text and "restart their random streams" in caplog.text
     assert "fresh optimizer" not in caplog.text

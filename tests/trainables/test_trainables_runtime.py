@@ -8,16 +8,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-from experiments.tasks import CLASSIFY, SUPERRES
-from search.config import SearchConfig
-from search.run import _fixed_training_args
+from lens_search.experiments.tasks import CLASSIFY, SUPERRES
+from lens_search.search.config import SearchConfig
+from lens_search.search.run import _fixed_training_args
 
 REPO = Path(__file__).resolve().parents[2]
 PROBE = """
 import json
 from tensorflow.python.framework import config as tf_config
 import tensorflow as tf
-from trainables.runtime import prepare_backend, set_threads
+from lens_search.training.runtime import prepare_backend, set_threads
 first = set_threads(1)
 prepare_backend(0)
 tf.constant(1.0) + 1.0

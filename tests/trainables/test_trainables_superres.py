@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from spaces import SUPERRES_SPACE
+from lens_search.spaces import SUPERRES_SPACE
+from lens_search.training.loop import STATE_FILE, WEIGHTS_FILE
+from lens_search.training.models import bicubic_upsample, build_superres
+from lens_search.training.superres import augment_pairs, train_superres
 from tests.harness.failures import FAIL_MARKER, FailureSwitch, failing_on_epoch
-from trainables.loop import STATE_FILE, WEIGHTS_FILE
-from trainables.models import bicubic_upsample, build_superres
-from trainables.superres import augment_pairs, train_superres
 
 KEYS = {
     "epoch",

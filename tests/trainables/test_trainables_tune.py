@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from ray import tune
 
-from lensing.errors import LensSearchError
-from spaces import SUPERRES_SPACE
+from lens_search.errors import LensSearchError
+from lens_search.spaces import SUPERRES_SPACE
+from lens_search.training.loop import STATE_FILE
+from lens_search.training.tune import make_tune_trainable
 from tests.harness.failures import FailureSwitch, with_injected_failures
-from trainables.loop import STATE_FILE
-from trainables.tune import make_tune_trainable
 
 FAIL_AT = 2
 
