@@ -48,11 +48,8 @@ class SearchSpace:
         return [p.name for p in self.params if p.searched]
 
     def defaults(self) -> dict[str, Any]:
-        """A known-good config for smoke runs and tests.
-
-        A search samples from its first trial on; evaluating the defaults first is a variant
-        that ``bench.replay`` measures ("a-def"), not the searcher's behaviour.
-        """
+        """Every parameter's default: a known-good configuration (the first trial of a search
+        with ``--first-trial defaults``, smoke runs and tests)."""
         return {p.name: p.default_value() for p in self.params}
 
     def sample(self, rng: np.random.Generator | int | None = None) -> dict[str, Any]:
