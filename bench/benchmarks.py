@@ -7,7 +7,7 @@ the configuration's ``truth``, its full-fidelity score without noise):
   (``bench.hartmann``), evaluated in closed form; epoch ``e`` of 9 is fidelity
   ``z = 100 e / 9``, the score is minus the function's value; regret is in its units.
 - ``superres-forest``, ``classify-forest``: the recorded tables (``bench/tables``) answered by
-  ``bench.replay``'s ``forest`` surrogate (recorded curve for a recorded configuration, else a
+  ``bench.engine``'s ``forest`` surrogate (recorded curve for a recorded configuration, else a
   random forest's prediction plus the recorded jitter), whose held-out Spearman is printed. The
   ``nearest`` surrogate is not used here: it makes the search a lottery for one recorded
   configuration, and whoever draws it wins.
@@ -17,7 +17,7 @@ score seen at the highest epoch reached so far), so a lucky low-fidelity score d
 and every method is scored by what it would hand over. The optimum: the Hartmann function's
 minimum; for a table, its best recorded final-epoch score.
 
-Methods are named presets built from their libraries' own code (``bench.replay``'s policies);
+Methods are named presets built from their libraries' own code (``bench.policies``);
 the TPE ones are ``search.run.make_searcher`` with ``SearchConfig`` settings, so ``default``
 is exactly what a user gets.
 """
@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import math
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,22 +35,27 @@ from typing import Any
 import numpy as np
 
 from bench.common import format_table, machine, write_csv
-from bench.hartmann import MAX_FIDELITY, VARIANTS, MFHartmann, fidelity
-from bench.replay import (
+from bench.engine import (
     SURROGATES,
     TABLES,
-    BohbPolicy,
-    HyperbandPolicy,
-    OptunaPolicy,
+    Curve,
     Oracle,
-    RandomSearcher,
-    RayPolicy,
+    Policy,
     Trace,
-    config_space,
     jitter,
     read_table,
-    replay,
+    run_replays,
     surrogate_quality,
+)
+from bench.hartmann import MAX_FIDELITY, VARIANTS, MFHartmann, fidelity
+from bench.policies import (
+    BohbPolicy,
+    DehbPolicy,
+    HyperbandPolicy,
+    OptunaPolicy,
+    RandomSearcher,
+    RayPolicy,
+    quiet_search_logs,
 )
 
 HARTMANN_EPOCHS = 9
@@ -88,7 +92,7 @@ class HartmannBenchmark:
     def _x(self, config: dict[str, Any]) -> tuple[float, ...]:
         return tuple(float(config[f"X_{i}"]) for i in range(self.function.dims))
 
-    def curve(self, config: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    def curve(self, config: dict[str, Any]) -> Curve:
         x = self._x(config)
         epochs = range(1, self.max_epochs + 1)
         values = np.array([-self.function(x, fidelity(e, self.max_epochs)) for e in epochs])
@@ -121,7 +125,7 @@ class TableBenchmark:
         self.optimum = float(self.table.values[:, -1].max())
         self.trees = trees
 
-    def curve(self, config: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    def curve(self, config: dict[str, Any]) -> Curve:
         return self.oracle.curve(config)
 
     def truth(self, config: dict[str, Any]) -> float:
@@ -195,66 +199,13 @@ METHODS = {
 }
 
 
-class DehbPolicy:
-    """DEHB's ask-and-tell: each job trains a configuration from epoch 1 to its fidelity."""
-
-    def __init__(self, space: Any, max_epochs: int, seed: int, workers: int, folder: str) -> None:
-        from dehb import DEHB
-
-        configuration_space, self.fixed = config_space(space)
-        configuration_space.seed(seed)
-        self.dehb = DEHB(
-            cs=configuration_space,
-            dimensions=len(list(configuration_space.values())),
-            min_fidelity=1,
-            max_fidelity=max_epochs,
-            eta=3,
-            n_workers=1,  # ask-and-tell here; more would start a dask cluster
-            seed=seed,
-            output_path=folder,
-            save_freq="end",
-            log_level="ERROR",
-        )
-        self.workers = workers
-        self.jobs: dict[str, tuple[dict[str, Any], int]] = {}
-        self.count = 0
-
-    def start(self) -> tuple[str, dict[str, Any], int, int] | None:
-        job = self.dehb.ask()
-        self.count += 1
-        trial_id = f"j{self.count:05d}"
-        last = int(round(float(job["fidelity"])))
-        values = dict(job["config"])
-        config = {
-            **self.fixed,
-            **{k: v.item() if hasattr(v, "item") else v for k, v in values.items()},
-        }
-        self.jobs[trial_id] = (job, last)
-        return trial_id, config, 1, last
-
-    def report(self, trial_id: str, epoch: int, value: float) -> bool:
-        job, last = self.jobs[trial_id]
-        if epoch < last:
-            return True
-        self.dehb.tell(job, {"fitness": -value, "cost": float(last)})
-        del self.jobs[trial_id]
-        return False
-
-
-def dehb_available() -> bool:
-    try:
-        import dehb  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
 def make_method(
     method: str, bench: Benchmark, seed: int, samples: int, workers: int, folder: str
 ) -> Any:
     """The policy of preset ``method`` for one replay of ``bench``."""
     import optuna
 
+    quiet_search_logs()
     from lens_search.search.config import SearchConfig
     from lens_search.search.run import make_scheduler, make_searcher
 
@@ -305,23 +256,11 @@ def run_methods(
     log: Callable[[str], None],
 ) -> list[Trace]:
     """Every method for every seed (the same seeds for all: paired)."""
-    import logging
 
-    import optuna
+    def build(method: str, seed: int, folder: str) -> Policy:
+        return make_method(method, bench, seed, samples, workers, folder)
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    logging.getLogger("ray").setLevel(logging.ERROR)
-    budget = samples * bench.max_epochs
-    traces = []
-    for method in methods:
-        start = time.perf_counter()
-        for seed in seeds:
-            bench.reseed(seed)
-            with tempfile.TemporaryDirectory(prefix="bench-replay-") as folder:
-                policy = make_method(method, bench, seed, samples, workers, folder)
-                traces.append(replay(policy, bench, budget, Trace(method, seed)))
-        log(f"{method}: {len(seeds)} seeds in {time.perf_counter() - start:.1f} s")
-    return traces
+    return run_replays(bench, methods, seeds, samples * bench.max_epochs, build, log)
 
 
 def regret_rows(traces: Sequence[Trace], optimum: float, budget: int) -> list[dict[str, Any]]:

@@ -13,17 +13,10 @@ from typing import Any
 import numpy as np
 import pytest
 
+from bench.engine import Oracle, Trace, read_table, replay
+from bench.policies import config_space
 from bench.record import draw_configs, space_of
-from bench.replay import (
-    COLUMNS,
-    METHODS,
-    Oracle,
-    Trace,
-    config_space,
-    make_policy,
-    read_table,
-    replay,
-)
+from bench.replay import COLUMNS, METHODS, make_policy
 from lens_search.spaces import ChoiceParam, FixedParam, FloatParam, IntParam, SearchSpace
 
 REPO = Path(__file__).resolve().parents[2]
@@ -220,7 +213,7 @@ def test_a_benchmark_replays_every_preset_at_quick_size_and_writes_regrets(
 ) -> None:
     from bench.benchmarks import COLUMNS as REGRET_COLUMNS
     from bench.benchmarks import METHODS as PRESETS
-    from bench.benchmarks import dehb_available
+    from bench.policies import dehb_available
 
     out = tmp_path / "replay-mfh3_good.csv"
     result = subprocess.run(
