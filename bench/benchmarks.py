@@ -1,4 +1,4 @@
-"""Named benchmarks and method presets for ``python -m bench.replay --benchmark NAME``.
+"""Named benchmarks for ``python -m bench.replay --benchmark NAME``, scored by regret.
 
 Benchmarks (each answers a configuration with a curve of ``max_epochs`` scores to maximise and
 the configuration's ``truth``, its full-fidelity score without noise):
@@ -17,9 +17,8 @@ score seen at the highest epoch reached so far), so a lucky low-fidelity score d
 and every method is scored by what it would hand over. The optimum: the Hartmann function's
 minimum; for a table, its best recorded final-epoch score.
 
-Methods are named presets built from their libraries' own code (``bench.policies``);
-the TPE ones are ``search.run.make_searcher`` with ``SearchConfig`` settings, so ``default``
-is exactly what a user gets.
+Methods are the named presets of ``bench.presets`` (the same names as ``--task``), played by
+``bench.engine``'s event loop; every benchmark is a ``bench.engine.Answers``.
 """
 
 from __future__ import annotations
@@ -28,7 +27,6 @@ import math
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,15 +46,7 @@ from bench.engine import (
     surrogate_quality,
 )
 from bench.hartmann import MAX_FIDELITY, VARIANTS, MFHartmann, fidelity
-from bench.policies import (
-    BohbPolicy,
-    DehbPolicy,
-    HyperbandPolicy,
-    OptunaPolicy,
-    RandomSearcher,
-    RayPolicy,
-    quiet_search_logs,
-)
+from bench.presets import DEFAULT, Setting, make_policy
 
 HARTMANN_EPOCHS = 9
 TABLE_BENCHMARKS = {"superres-forest": "superres", "classify-forest": "classify"}
@@ -64,15 +54,6 @@ BENCHMARKS = (*VARIANTS, *TABLE_BENCHMARKS)
 COLUMNS = ("method", "seed", "budget", "regret")
 FRACTIONS = (1 / 3, 1 / 2, 2 / 3, 1.0)
 BASELINE = "random-asha"
-DEFAULT = "default"
-
-
-@dataclass(frozen=True)
-class _Objective:
-    """What ``make_searcher`` and ``make_scheduler`` read of a task: its metric and mode."""
-
-    metric: str
-    mode: str = "max"
 
 
 class HartmannBenchmark:
@@ -160,85 +141,6 @@ def make_benchmark(name: str, trees: int = 100) -> Benchmark:
     return TableBenchmark(name, TABLE_BENCHMARKS[name], trees)
 
 
-# ---- method presets ------------------------------------------------------------------------
-
-OLD_DEFAULT = {"tpe_model": "plain", "startup_trials": 10, "first_trial": "sampled"}
-"""The searcher before issue 28: Optuna's TPE as Ray builds it, stopped trials told PRUNED."""
-TPE_PRESETS: dict[str, dict[str, Any]] = {
-    DEFAULT: {},
-    "tpe-asha": OLD_DEFAULT,
-    "tpe-asha-complete": {**OLD_DEFAULT, "stopped_trials": "complete"},
-    "tpe-asha+defaults": {**OLD_DEFAULT, "first_trial": "defaults"},
-    "tpe-asha+startup": {**OLD_DEFAULT, "startup_trials": None},
-    "tpe-asha+rung": {**OLD_DEFAULT, "tpe_model": "rung"},
-    "tpe-asha+startup+rung": {**OLD_DEFAULT, "startup_trials": None, "tpe_model": "rung"},
-    "tpe-asha+startup+defaults": {
-        **OLD_DEFAULT,
-        "startup_trials": None,
-        "first_trial": "defaults",
-    },
-    "tpe-asha+all": {"tpe_model": "rung", "startup_trials": None, "first_trial": "defaults"},
-}
-METHODS = {
-    DEFAULT: "the product's default searcher (SearchConfig's defaults) + ASHA",
-    "tpe-asha": "before issue 28: TPE (Optuna's settings, 10 start-up) + ASHA, stopped = PRUNED",
-    "tpe-asha-complete": "tpe-asha with stopped trials told COMPLETE (Ray's own OptunaSearch)",
-    "tpe-asha+defaults": "tpe-asha, the space's defaults trained first",
-    "tpe-asha+startup": "tpe-asha, start-up trials 5 % of --samples (at least 4)",
-    "tpe-asha+rung": "tpe-asha, TPE fitted on the highest rung with enough results",
-    "tpe-asha+startup+rung": "tpe-asha with both",
-    "tpe-asha+startup+defaults": "tpe-asha, start-up 5 % and the defaults first",
-    "tpe-asha+all": "tpe-asha with start-up 5 %, the rung model and the defaults first",
-    "random": "random configurations, every one trained to max_epochs",
-    "random-asha": "random configurations + ASHA",
-    "hyperband": "keras-tuner Hyperband",
-    "bohb": "BOHB (Ray's TuneBOHB + HyperBandForBOHB)",
-    "dehb": "DEHB (PyPI dehb; differential evolution + Hyperband, retrains from scratch)",
-    "optuna-hyperband": "Optuna TPE + HyperbandPruner",
-    "optuna-sha": "Optuna TPE + SuccessiveHalvingPruner",
-}
-
-
-def make_method(
-    method: str, bench: Benchmark, seed: int, samples: int, workers: int, folder: str
-) -> Any:
-    """The policy of preset ``method`` for one replay of ``bench``."""
-    import optuna
-
-    quiet_search_logs()
-    from lens_search.search.config import SearchConfig
-    from lens_search.search.run import make_scheduler, make_searcher
-
-    epochs = bench.max_epochs
-    objective = _Objective(bench.metric)
-    if method in TPE_PRESETS or method in ("random", "random-asha"):
-        settings = TPE_PRESETS.get(method, {})
-        config = SearchConfig(samples=samples, max_epochs=epochs, seed=seed, **settings)
-        np.random.seed(seed)  # ASHA draws its bracket from NumPy's global generator
-        searcher: Any
-        if method in TPE_PRESETS:
-            searcher = make_searcher(objective, bench.space, config)  # type: ignore[arg-type]
-        else:
-            searcher = RandomSearcher(bench.space, seed)
-        scheduler = None if method == "random" else make_scheduler(objective, config)  # type: ignore[arg-type]
-        return RayPolicy(searcher, scheduler, bench.metric, epochs, workers)
-    if method == "hyperband":
-        return HyperbandPolicy(bench.space, bench.metric, epochs, seed, folder)
-    if method == "bohb":
-        np.random.seed(seed)  # hpbandster's BOHB draws from NumPy's global generator
-        return BohbPolicy(bench.space, bench.metric, epochs, seed, workers)
-    if method == "dehb":
-        np.random.seed(seed)
-        return DehbPolicy(bench.space, epochs, seed, workers, folder)
-    pruners = {
-        "optuna-hyperband": optuna.pruners.HyperbandPruner(
-            min_resource=1, max_resource=epochs, reduction_factor=3
-        ),
-        "optuna-sha": optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3),
-    }
-    return OptunaPolicy(bench.space, pruners[method], epochs, seed, workers)
-
-
 # ---- running and scoring -------------------------------------------------------------------
 
 
@@ -255,12 +157,15 @@ def run_methods(
     workers: int,
     log: Callable[[str], None],
 ) -> list[Trace]:
-    """Every method for every seed (the same seeds for all: paired)."""
+    """Every preset of ``methods`` for every seed (the same seeds for all: paired), each spending
+    ``samples`` x max_epochs epochs."""
 
     def build(method: str, seed: int, folder: str) -> Policy:
-        return make_method(method, bench, seed, samples, workers, folder)
+        space, metric, epochs = bench.space, bench.metric, bench.max_epochs
+        return make_policy(method, Setting(space, metric, epochs, seed, samples, workers, folder))
 
-    return run_replays(bench, methods, seeds, samples * bench.max_epochs, build, log)
+    budget = samples * bench.max_epochs
+    return run_replays(bench, methods, seeds, budget, build, log)
 
 
 def regret_rows(traces: Sequence[Trace], optimum: float, budget: int) -> list[dict[str, Any]]:

@@ -2,69 +2,41 @@
 
     python -m bench.replay --task superres --seeds 30
     python -m bench.replay --task superres --quick        # 2 seeds, budget 3 x 9 epochs
-    python -m bench.replay --benchmark mfh3_good --seeds 30   # regret, methods by preset name
+    python -m bench.replay --benchmark mfh3_good --seeds 30   # regret of the incumbent
 
-``--benchmark NAME`` (``bench.benchmarks``): mf-prior-bench's multi-fidelity Hartmann functions
-or a table under the ``forest`` surrogate, methods by preset name, regret of the incumbent at
-1/3, 1/2, 2/3 and all of the budget in ``bench/out/replay-NAME.csv`` (method, seed, budget,
-regret), Wilcoxon signed-rank tests against random + ASHA, a plot beside it. What follows
-describes ``--task``.
+Methods are the named presets of ``bench.presets`` in both modes (``--methods NAME,NAME``; the
+default sets differ). ``--benchmark NAME`` (``bench.benchmarks``): mf-prior-bench's
+multi-fidelity Hartmann functions or a table under the ``forest`` surrogate, regret of the
+incumbent at 1/3, 1/2, 2/3 and all of the budget in ``bench/out/replay-NAME.csv`` (method,
+seed, budget, regret), Wilcoxon signed-rank tests against ``random-asha``, a plot beside it.
+What follows describes ``--task``.
 
 A tabular/surrogate benchmark (as LCBench, YAHPO Gym or Syne Tune's simulator backend do): each
-method runs its real search code against an oracle that answers from a table recorded by
-``bench.record`` instead of training.
+method runs its real search code against an oracle (``bench.engine.Oracle``) that answers from a
+table recorded by ``bench.record`` instead of training: a configuration the table holds gets its
+recorded curve (metric and seconds per epoch), any other a surrogate's curve
+(``--surrogate nearest``, the default: the recorded curve of the nearest table configuration
+under an importance-weighted distance, so every answer was really trained and the table's best
+configuration is reachable; ``--surrogate forest``: a random forest's prediction plus the
+recorded jitter, smoother but averaged towards the mean near the best configurations). Both
+surrogates' quality on held-out configurations (5-fold: Spearman rank correlation of the final
+metric, RMSE per epoch) is printed next to the results.
 
-The oracle: a configuration the table holds gets its recorded curve (metric and seconds per
-epoch); any other configuration gets a surrogate's curve, fitted on the table over the
-configuration encoded in [0, 1] (log scale where the space samples on it), one output per epoch:
-
-- ``--surrogate nearest`` (default): the recorded curve of the nearest table configuration, the
-  distance weighting each parameter by its importance (a random forest's, for the final metric).
-  Every answer was really trained, so the table's best configuration is reachable and the mark
-  below means what it says; the recorded curves carry their own noise.
-- ``--surrogate forest``: a scikit-learn random forest's prediction plus Gaussian noise of the
-  size measured in the recorded curves (their epoch-to-epoch jitter), drawn once per (replay
-  seed, configuration) so a configuration keeps its curve within a replay. Smoother, but it
-  averages towards the mean near the best configurations, which it then rarely reaches.
-
-The surrogate's quality on held-out configurations (5-fold: Spearman rank correlation of the
-final metric, RMSE per epoch) is printed next to the results, for both kinds.
-
-The searchers are driven directly, without Ray workers, by a discrete-event loop that plays
-``--workers`` trials at once on a simulated clock made of the recorded (or predicted) epoch
-seconds, in the order their epochs would finish; every epoch counts towards the budget
-(``--samples`` x max_epochs, what ``c`` spends), and a method stops when it is spent. A trial
-whose run stops may be started again later (paused, then resumed): it keeps its curve and counts
-as one configuration.
-
-- ``a``, ``a'``: ``search.run.make_searcher`` (Ray's ``OptunaSearch`` with TPE, stopped trials
-  told PRUNED / COMPLETE) and ``make_scheduler`` (Ray's ASHA), called as Tune's controller calls
-  them: ``suggest``, ``on_trial_add``, ``on_trial_result``, ``on_trial_complete``.
-- ``b``: keras-tuner's own ``HyperbandOracle`` (factor 3, iterations repeated until the budget is
-  spent), driven as its tuner drives it (``create_trial``, ``update_trial``, ``end_trial``),
-  one trial at a time as ``bench.search_efficiency`` runs it; a trial continued from an earlier
-  one resumes that configuration's curve at its ``tuner/initial_epoch``.
-- ``c``: random configurations (``SearchSpace.sample``), every one trained to max_epochs.
-- ``d``: the same random configurations under ``make_scheduler``'s ASHA.
-- ``e``: BOHB, Ray's ``TuneBOHB`` (hpbandster's KDE model, over a ConfigSpace made from the
-  space's parameters) with ``HyperBandForBOHB`` (max_t max_epochs, reduction factor 3), driven
-  as Tune's controller drives them: one trial kept pending (``suggest``, ``on_trial_add``), a
-  free worker given ``choose_trial_to_run``'s pick, ``on_trial_result`` to both, and a
-  ``stop_trial`` that calls ``on_trial_remove`` / ``on_trial_complete``. The scheduler PAUSEs
-  trials at rung ends and resumes the promoted ones later: a resumed trial trains from its next
-  epoch (its earlier epochs were spent once), pausing and resuming taking no simulated time.
-- ``f``, ``f'``: Optuna alone, ask-and-tell, TPE with its ``HyperbandPruner`` /
-  ``SuccessiveHalvingPruner`` (min resource 1, reduction factor 3).
-- ``a-mv``, ``a-def``: variants of ``a`` for choosing its settings (the project's
-  ``PruneAwareOptunaSearch`` with ``TPESampler(multivariate=True)``, or with the space's defaults
-  as Ray's ``points_to_evaluate``); ``--grace-period`` and ``--reduction-factor`` change ASHA's
-  settings for every ASHA method.
+``bench.engine``'s event loop plays ``--workers`` trials at once on a simulated clock made of the
+recorded (or predicted) epoch seconds; every epoch counts towards the budget (``--samples`` x
+max_epochs, what ``random`` spends), and a method stops when it is spent. ``--grace-period`` and
+``--reduction-factor`` change ASHA's settings for every ASHA preset. The default methods:
+``default`` (the product's searcher), ``default-complete``, ``hyperband``, ``random``,
+``random-asha``, ``bohb``, ``optuna-hyperband``, ``optuna-sha``, ``tpe-asha`` and
+``tpe-asha+defaults``.
 
 Per (method, seed): ``epochs_to_mark`` (epochs spent when the best-so-far first came within
 ``MARK`` of the table's best configuration; empty if never), ``best_at_budget`` and ``budget``,
 written to ``bench/out/replay-<task>.csv``, with a PNG of the median best-so-far against epochs
-(interquartile band) and a JSON of the summary and the surrogate's quality next to it. The last
-printed line is the median ratio of ``a``'s ``epochs_to_mark`` to ``c``'s and to ``b``'s.
+(interquartile band) and a JSON of the summary and the surrogate's quality next to it. A live
+file (``--live``, default ``bench/tables/live-<task>.csv``) is checked against the replayed
+spread of the same preset. The last printed line is the median ratio of ``default``'s
+``epochs_to_mark`` to ``random``'s and to ``hyperband``'s.
 """
 
 from __future__ import annotations
@@ -86,20 +58,20 @@ from bench.engine import (
     TABLES,
     Oracle,
     Policy,
-    Table,
     Trace,
     jitter,
     read_table,
     run_replays,
     surrogate_quality,
 )
-from bench.policies import (
-    BohbPolicy,
-    HyperbandPolicy,
-    OptunaPolicy,
-    RandomSearcher,
-    RayPolicy,
-    quiet_search_logs,
+from bench.presets import (
+    BENCHMARK_METHODS,
+    DEFAULT,
+    PRESETS,
+    TASK_METHODS,
+    Setting,
+    make_policy,
+    methods_named,
 )
 from lens_search.cli import OneLineParser, run_cli
 from lens_search.errors import LensSearchError
@@ -108,90 +80,11 @@ quiet_logs()
 
 MARK = {"superres": 0.1, "classify": 0.002}
 """How close to the table's best configuration counts as reaching it (dB PSNR, AUC)."""
-METHODS = {
-    "a": "optuna tpe + asha, stopped = pruned (default)",
-    "a'": "optuna tpe + asha, stopped = complete",
-    "b": "keras-tuner hyperband",
-    "c": "random, full epochs",
-    "d": "random + asha",
-    "e": "bohb (TuneBOHB + HyperBandForBOHB)",
-    "f": "optuna tpe + HyperbandPruner",
-    "f'": "optuna tpe + SuccessiveHalvingPruner",
-    "a-mv": "a with multivariate TPE",
-    "a-def": "a with the space's defaults tried first",
-}
+RATIO_AGAINST = ("random", "hyperband")
+"""The presets ``default``'s epochs to the mark are divided by on the last line."""
 COLUMNS = ("method", "seed", "epochs_to_mark", "best_at_budget", "budget")
 FRACTIONS = (1 / 3, 1 / 2, 2 / 3, 1.0)
 """Budget fractions the median regret is reported at."""
-
-
-def variant_searcher(method: str, table: Table, seed: int) -> Any:
-    """``a-mv`` / ``a-def``: the project's prune-aware searcher with one TPE setting changed."""
-    import optuna
-
-    from lens_search.search.searcher import PruneAwareOptunaSearch
-
-    common: dict[str, Any] = {
-        "space": table.space.define_by_run,
-        "metric": table.metric,
-        "mode": "max",
-        "max_epochs": table.max_epochs,
-    }
-    if method == "a-mv":
-        sampler = optuna.samplers.TPESampler(seed=seed, multivariate=True)
-        return PruneAwareOptunaSearch(**common, sampler=sampler)
-    searched = set(table.space.searched())
-    defaults = {k: v for k, v in table.space.defaults().items() if k in searched}
-    return PruneAwareOptunaSearch(**common, seed=seed, points_to_evaluate=[defaults])
-
-
-def make_policy(
-    method: str,
-    task: str,
-    table: Table,
-    seed: int,
-    workers: int,
-    folder: str,
-    asha: dict[str, int] | None = None,
-) -> Policy:
-    """Method ``method`` built from its library's (or the project's) own search code.
-
-    ``asha``: ``grace_period`` / ``reduction_factor`` for ``SearchConfig`` (else its defaults).
-    """
-    import optuna
-
-    from lens_search.experiments.tasks import TASKS
-
-    quiet_search_logs()
-    from lens_search.search.config import SearchConfig
-    from lens_search.search.run import make_scheduler, make_searcher
-
-    spec = TASKS[task]
-    epochs = table.max_epochs
-    if method in ("a", "a'", "c", "d", "a-mv", "a-def"):
-        policy = "complete" if method == "a'" else "pruned"
-        config = SearchConfig(max_epochs=epochs, seed=seed, stopped_trials=policy, **(asha or {}))
-        np.random.seed(seed)  # ASHA draws its bracket from NumPy's global generator
-        if method in ("a", "a'"):
-            searcher = make_searcher(spec, table.space, config)
-        elif method in ("c", "d"):
-            searcher = RandomSearcher(table.space, seed)
-        else:
-            searcher = variant_searcher(method, table, seed)
-        scheduler = None if method == "c" else make_scheduler(spec, config)
-        return RayPolicy(searcher, scheduler, table.metric, epochs, workers)
-    if method == "b":
-        return HyperbandPolicy(table.space, table.metric, epochs, seed, folder)
-    if method == "e":
-        np.random.seed(seed)  # hpbandster's BOHB draws from NumPy's global generator
-        return BohbPolicy(table.space, table.metric, epochs, seed, workers)
-    pruners = {
-        "f": optuna.pruners.HyperbandPruner(
-            min_resource=1, max_resource=epochs, reduction_factor=3
-        ),
-        "f'": optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3),
-    }
-    return OptunaPolicy(table.space, pruners[method], epochs, seed, workers)
 
 
 def rows_of(traces: Sequence[Trace], mark: float, budget: int) -> list[dict[str, Any]]:
@@ -226,7 +119,7 @@ def summary(
         finals = curves[:, -1]
         row: dict[str, Any] = {
             "method": method,
-            "name": METHODS[method],
+            "name": PRESETS[method].description,
             "reached": f"{sum(r is not None for r in reached)}/{len(mine)}",
             "median_to_mark": median_epochs(reached, budget),
             "best_median": float(np.median(finals)),
@@ -242,7 +135,8 @@ def summary(
 
 
 def read_live(path: Path) -> dict[str, list[float]]:
-    """Live searches' best metric per method (``method,seed,best,...``, one row per seed)."""
+    """Live searches' best metric per method (``method,seed,best,...``, one row per seed; the
+    method a preset name). Raises ``LensSearchError`` naming the first malformed line."""
     live: dict[str, list[float]] = {}
     with open(path, newline="") as handle:
         for line, row in enumerate(csv.DictReader(handle), start=2):
@@ -252,6 +146,11 @@ def read_live(path: Path) -> dict[str, list[float]]:
                 raise LensSearchError(
                     f"--live {path}: line {line} needs a method and a numeric best"
                 ) from None
+            if row["method"] not in PRESETS:
+                raise LensSearchError(
+                    f"--live {path}: line {line}: method {row['method']!r} is not a preset "
+                    "of bench.presets"
+                )
     return live
 
 
@@ -275,21 +174,23 @@ def live_check(traces: Sequence[Trace], live: dict[str, list[float]], budget: in
 
 
 def ratio_line(rows: Sequence[dict[str, Any]], budget: int) -> str:
-    """The median ratios of a's epochs to the mark to c's and b's (bounds where one never got
-    there in most seeds)."""
+    """The median ratios of ``default``'s epochs to the mark to those of each preset of
+    ``RATIO_AGAINST``, from ``summary`` rows: a bound where one never got there in most seeds,
+    n/a where either was not run."""
     by = {r["method"]: r["median_to_mark"] for r in rows}
     parts = []
-    for other in ("c", "b"):
-        if "a" not in by or other not in by:
-            parts.append(f"a/{other} n/a (method not run)")
+    for other in RATIO_AGAINST:
+        pair = f"{DEFAULT}/{other}"
+        if DEFAULT not in by or other not in by:
+            parts.append(f"{pair} n/a (method not run)")
             continue
-        a, o = by["a"], by[other]
-        if math.isinf(a):
-            parts.append(f"a/{other} n/a (a did not reach the mark in most seeds)")
-        elif math.isinf(o):
-            parts.append(f"a/{other} < {a / budget:.2f} ({other} did not reach it within {budget})")
+        mine, theirs = by[DEFAULT], by[other]
+        if math.isinf(mine):
+            parts.append(f"{pair} n/a ({DEFAULT} did not reach the mark in most seeds)")
+        elif math.isinf(theirs):
+            parts.append(f"{pair} < {mine / budget:.2f} ({other} did not reach it within {budget})")
         else:
-            parts.append(f"a/{other} = {a / o:.2f} ({a:g} / {o:g} epochs)")
+            parts.append(f"{pair} = {mine / theirs:.2f} ({mine:g} / {theirs:g} epochs)")
     return "median epochs_to_mark ratios: " + "; ".join(parts)
 
 
@@ -308,10 +209,9 @@ def plot(
         curves = np.array([t.best_so_far(budget) for t in traces if t.method == method])
         curves = np.where(np.isfinite(curves), curves, np.nan)
         low, mid, high = np.nanpercentile(curves, [25, 50, 75], axis=0)
-        width = 2.5 if method == "a" else 1.2  # the default drawn on top, thicker
-        (line,) = axes.plot(
-            epochs, mid, label=f"{method}: {METHODS[method]}", linewidth=width, zorder=3
-        )
+        width = 2.5 if method == DEFAULT else 1.2  # the default drawn on top, thicker
+        label = f"{method}: {PRESETS[method].description}"
+        (line,) = axes.plot(epochs, mid, label=label, linewidth=width, zorder=3)
         axes.fill_between(epochs, low, high, color=line.get_color(), alpha=0.15)
     axes.axhline(best, color="black", linestyle=":", linewidth=1, label="table's best")
     finite = [v for t in traces for v in t.best_so_far(budget) if math.isfinite(v)]
@@ -340,17 +240,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--table", type=Path, default=None, help="default bench/tables/TASK.csv")
     parser.add_argument("--seeds", type=int, default=30, help="seeds 0..N-1")
     parser.add_argument(
-        "--samples", type=int, default=9, help="budget = samples x max_epochs (what c spends)"
+        "--samples",
+        type=int,
+        default=9,
+        help="budget = samples x max_epochs (what random spends)",
     )
-    parser.add_argument("--workers", type=int, default=2, help="trials at once (b: always 1)")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="trials at once (hyperband: always 1)"
+    )
     parser.add_argument("--surrogate", choices=SURROGATES, default="nearest")
     parser.add_argument("--grace-period", type=int, default=None, help="ASHA's (default 1)")
     parser.add_argument("--reduction-factor", type=int, default=None, help="ASHA's (default 3)")
     parser.add_argument(
         "--methods",
         default=None,
-        help="--task: subset of " + ", ".join(METHODS) + " (default all); --benchmark: presets "
-        "of bench.benchmarks (default all; dehb where installed)",
+        help="presets of bench.presets, comma-separated: " + ", ".join(PRESETS) + " (--task "
+        "default: " + ",".join(TASK_METHODS) + "; --benchmark default: all but default-complete, "
+        "dehb where installed)",
     )
     parser.add_argument(
         "--quick", action="store_true", help="2 seeds, budget 3 x max_epochs, a 20-tree forest"
@@ -367,10 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("--seeds, --samples and --workers must be at least 1")
     if args.benchmark:
         return benchmark_main(parser, args)
-    methods = [m.strip() for m in (args.methods or ",".join(METHODS)).split(",") if m.strip()]
-    unknown = sorted(set(methods) - set(METHODS))
-    if unknown:
-        parser.error(f"--methods: unknown {unknown}; choose from {', '.join(METHODS)}")
+    methods = methods_named(args.methods, TASK_METHODS)
     path = args.table or TABLES / f"{args.task}.csv"
     if not path.is_file():
         parser.error(f"--table: no table at {path} (record one with python -m bench.record)")
@@ -418,7 +321,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     }
 
     def build(method: str, seed: int, folder: str) -> Policy:
-        return make_policy(method, table.task, table, seed, args.workers, folder, asha)
+        space, metric, epochs = table.space, table.metric, table.max_epochs
+        setting = Setting(space, metric, epochs, seed, args.samples, args.workers, folder, asha)
+        return make_policy(method, setting)
 
     traces = run_replays(oracle, methods, range(seeds), budget, build, log)
     rows = rows_of(traces, mark, budget)
@@ -454,16 +359,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def benchmark_main(parser: Any, args: Any) -> int:
     """``--benchmark NAME``: ``bench.benchmarks.run_benchmark`` with the command line's settings."""
     from bench import benchmarks
-    from bench.policies import dehb_available
 
-    available = [m for m in benchmarks.METHODS if m != "dehb" or dehb_available()]
-    methods = [m.strip() for m in (args.methods or ",".join(available)).split(",") if m.strip()]
-    unknown = sorted(set(methods) - set(benchmarks.METHODS))
-    if unknown:
-        parser.error(f"--methods: unknown {unknown}; choose from {', '.join(benchmarks.METHODS)}")
-    if "dehb" in methods and not dehb_available():
-        parser.error("--methods dehb needs the dehb package (see bench/RESULTS.md)")
-    if args.live or args.table or args.surrogate != "nearest" or args.grace_period:
+    methods = methods_named(args.methods, BENCHMARK_METHODS)
+    task_only = (args.live, args.table, args.grace_period, args.reduction_factor)
+    if any(option is not None for option in task_only) or args.surrogate != "nearest":
         parser.error("--benchmark takes --seeds, --samples, --workers, --methods, --quick, --out")
     seeds, trees = (2, 20) if args.quick else (args.seeds, 100)
     samples = 3 if args.quick else args.samples
