@@ -235,7 +235,10 @@ def methods_named(text: str | None, defaults: Sequence[str]) -> list[str]:
         return installed(defaults)
     for name in names:
         if name in LETTERS:
-            raise LensSearchError(f"--methods: method {name!r} is now {LETTERS[name]!r}")
+            raise LensSearchError(
+                f"--methods: method {name!r} is now {LETTERS[name]!r} (bench/RESULTS.md maps "
+                "the letters of its older figures)"
+            )
         if name not in PRESETS:
             raise LensSearchError(
                 f"--methods: unknown method {name!r}; presets: {', '.join(PRESETS)}"
