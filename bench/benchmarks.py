@@ -1,4 +1,4 @@
-"""Named benchmarks and method presets for ``python -m bench.replay --benchmark NAME``.
+"""Named benchmarks for ``python -m bench.replay --benchmark NAME``, scored by regret.
 
 Benchmarks (each answers a configuration with a curve of ``max_epochs`` scores to maximise and
 the configuration's ``truth``, its full-fidelity score without noise):
@@ -7,7 +7,7 @@ the configuration's ``truth``, its full-fidelity score without noise):
   (``bench.hartmann``), evaluated in closed form; epoch ``e`` of 9 is fidelity
   ``z = 100 e / 9``, the score is minus the function's value; regret is in its units.
 - ``superres-forest``, ``classify-forest``: the recorded tables (``bench/tables``) answered by
-  ``bench.replay``'s ``forest`` surrogate (recorded curve for a recorded configuration, else a
+  ``bench.engine``'s ``forest`` surrogate (recorded curve for a recorded configuration, else a
   random forest's prediction plus the recorded jitter), whose held-out Spearman is printed. The
   ``nearest`` surrogate is not used here: it makes the search a lottery for one recorded
   configuration, and whoever draws it wins.
@@ -17,42 +17,36 @@ score seen at the highest epoch reached so far), so a lucky low-fidelity score d
 and every method is scored by what it would hand over. The optimum: the Hartmann function's
 minimum; for a table, its best recorded final-epoch score.
 
-Methods are named presets built from their libraries' own code (``bench.replay``'s policies);
-the TPE ones are ``search.run.make_searcher`` with ``SearchConfig`` settings, so ``default``
-is exactly what a user gets.
+Methods are the named presets of ``bench.presets`` (the same names as ``--task``), played by
+``bench.engine``'s event loop; every benchmark is a ``bench.engine.Answers``.
 """
 
 from __future__ import annotations
 
 import math
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from bench.common import format_table, machine, write_csv
-from bench.hartmann import MAX_FIDELITY, VARIANTS, MFHartmann, fidelity
-from bench.replay import (
+from bench.engine import (
     SURROGATES,
     TABLES,
-    BohbPolicy,
-    HyperbandPolicy,
-    OptunaPolicy,
+    Curve,
     Oracle,
-    RandomSearcher,
-    RayPolicy,
+    Policy,
     Trace,
-    config_space,
     jitter,
     read_table,
-    replay,
+    run_replays,
     surrogate_quality,
 )
+from bench.hartmann import MAX_FIDELITY, VARIANTS, MFHartmann, fidelity
+from bench.presets import DEFAULT, Setting, make_policy
 
 HARTMANN_EPOCHS = 9
 TABLE_BENCHMARKS = {"superres-forest": "superres", "classify-forest": "classify"}
@@ -60,15 +54,6 @@ BENCHMARKS = (*VARIANTS, *TABLE_BENCHMARKS)
 COLUMNS = ("method", "seed", "budget", "regret")
 FRACTIONS = (1 / 3, 1 / 2, 2 / 3, 1.0)
 BASELINE = "random-asha"
-DEFAULT = "default"
-
-
-@dataclass(frozen=True)
-class _Objective:
-    """What ``make_searcher`` and ``make_scheduler`` read of a task: its metric and mode."""
-
-    metric: str
-    mode: str = "max"
 
 
 class HartmannBenchmark:
@@ -88,7 +73,7 @@ class HartmannBenchmark:
     def _x(self, config: dict[str, Any]) -> tuple[float, ...]:
         return tuple(float(config[f"X_{i}"]) for i in range(self.function.dims))
 
-    def curve(self, config: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    def curve(self, config: dict[str, Any]) -> Curve:
         x = self._x(config)
         epochs = range(1, self.max_epochs + 1)
         values = np.array([-self.function(x, fidelity(e, self.max_epochs)) for e in epochs])
@@ -121,7 +106,7 @@ class TableBenchmark:
         self.optimum = float(self.table.values[:, -1].max())
         self.trees = trees
 
-    def curve(self, config: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+    def curve(self, config: dict[str, Any]) -> Curve:
         return self.oracle.curve(config)
 
     def truth(self, config: dict[str, Any]) -> float:
@@ -156,138 +141,6 @@ def make_benchmark(name: str, trees: int = 100) -> Benchmark:
     return TableBenchmark(name, TABLE_BENCHMARKS[name], trees)
 
 
-# ---- method presets ------------------------------------------------------------------------
-
-OLD_DEFAULT = {"tpe_model": "plain", "startup_trials": 10, "first_trial": "sampled"}
-"""The searcher before issue 28: Optuna's TPE as Ray builds it, stopped trials told PRUNED."""
-TPE_PRESETS: dict[str, dict[str, Any]] = {
-    DEFAULT: {},
-    "tpe-asha": OLD_DEFAULT,
-    "tpe-asha-complete": {**OLD_DEFAULT, "stopped_trials": "complete"},
-    "tpe-asha+defaults": {**OLD_DEFAULT, "first_trial": "defaults"},
-    "tpe-asha+startup": {**OLD_DEFAULT, "startup_trials": None},
-    "tpe-asha+rung": {**OLD_DEFAULT, "tpe_model": "rung"},
-    "tpe-asha+startup+rung": {**OLD_DEFAULT, "startup_trials": None, "tpe_model": "rung"},
-    "tpe-asha+startup+defaults": {
-        **OLD_DEFAULT,
-        "startup_trials": None,
-        "first_trial": "defaults",
-    },
-    "tpe-asha+all": {"tpe_model": "rung", "startup_trials": None, "first_trial": "defaults"},
-}
-METHODS = {
-    DEFAULT: "the product's default searcher (SearchConfig's defaults) + ASHA",
-    "tpe-asha": "before issue 28: TPE (Optuna's settings, 10 start-up) + ASHA, stopped = PRUNED",
-    "tpe-asha-complete": "tpe-asha with stopped trials told COMPLETE (Ray's own OptunaSearch)",
-    "tpe-asha+defaults": "tpe-asha, the space's defaults trained first",
-    "tpe-asha+startup": "tpe-asha, start-up trials 5 % of --samples (at least 4)",
-    "tpe-asha+rung": "tpe-asha, TPE fitted on the highest rung with enough results",
-    "tpe-asha+startup+rung": "tpe-asha with both",
-    "tpe-asha+startup+defaults": "tpe-asha, start-up 5 % and the defaults first",
-    "tpe-asha+all": "tpe-asha with start-up 5 %, the rung model and the defaults first",
-    "random": "random configurations, every one trained to max_epochs",
-    "random-asha": "random configurations + ASHA",
-    "hyperband": "keras-tuner Hyperband",
-    "bohb": "BOHB (Ray's TuneBOHB + HyperBandForBOHB)",
-    "dehb": "DEHB (PyPI dehb; differential evolution + Hyperband, retrains from scratch)",
-    "optuna-hyperband": "Optuna TPE + HyperbandPruner",
-    "optuna-sha": "Optuna TPE + SuccessiveHalvingPruner",
-}
-
-
-class DehbPolicy:
-    """DEHB's ask-and-tell: each job trains a configuration from epoch 1 to its fidelity."""
-
-    def __init__(self, space: Any, max_epochs: int, seed: int, workers: int, folder: str) -> None:
-        from dehb import DEHB
-
-        configuration_space, self.fixed = config_space(space)
-        configuration_space.seed(seed)
-        self.dehb = DEHB(
-            cs=configuration_space,
-            dimensions=len(list(configuration_space.values())),
-            min_fidelity=1,
-            max_fidelity=max_epochs,
-            eta=3,
-            n_workers=1,  # ask-and-tell here; more would start a dask cluster
-            seed=seed,
-            output_path=folder,
-            save_freq="end",
-            log_level="ERROR",
-        )
-        self.workers = workers
-        self.jobs: dict[str, tuple[dict[str, Any], int]] = {}
-        self.count = 0
-
-    def start(self) -> tuple[str, dict[str, Any], int, int] | None:
-        job = self.dehb.ask()
-        self.count += 1
-        trial_id = f"j{self.count:05d}"
-        last = int(round(float(job["fidelity"])))
-        values = dict(job["config"])
-        config = {
-            **self.fixed,
-            **{k: v.item() if hasattr(v, "item") else v for k, v in values.items()},
-        }
-        self.jobs[trial_id] = (job, last)
-        return trial_id, config, 1, last
-
-    def report(self, trial_id: str, epoch: int, value: float) -> bool:
-        job, last = self.jobs[trial_id]
-        if epoch < last:
-            return True
-        self.dehb.tell(job, {"fitness": -value, "cost": float(last)})
-        del self.jobs[trial_id]
-        return False
-
-
-def dehb_available() -> bool:
-    try:
-        import dehb  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def make_method(
-    method: str, bench: Benchmark, seed: int, samples: int, workers: int, folder: str
-) -> Any:
-    """The policy of preset ``method`` for one replay of ``bench``."""
-    import optuna
-
-    from lens_search.search.config import SearchConfig
-    from lens_search.search.run import make_scheduler, make_searcher
-
-    epochs = bench.max_epochs
-    objective = _Objective(bench.metric)
-    if method in TPE_PRESETS or method in ("random", "random-asha"):
-        settings = TPE_PRESETS.get(method, {})
-        config = SearchConfig(samples=samples, max_epochs=epochs, seed=seed, **settings)
-        np.random.seed(seed)  # ASHA draws its bracket from NumPy's global generator
-        searcher: Any
-        if method in TPE_PRESETS:
-            searcher = make_searcher(objective, bench.space, config)  # type: ignore[arg-type]
-        else:
-            searcher = RandomSearcher(bench.space, seed)
-        scheduler = None if method == "random" else make_scheduler(objective, config)  # type: ignore[arg-type]
-        return RayPolicy(searcher, scheduler, bench.metric, epochs, workers)
-    if method == "hyperband":
-        return HyperbandPolicy(bench.space, bench.metric, epochs, seed, folder)
-    if method == "bohb":
-        np.random.seed(seed)  # hpbandster's BOHB draws from NumPy's global generator
-        return BohbPolicy(bench.space, bench.metric, epochs, seed, workers)
-    if method == "dehb":
-        np.random.seed(seed)
-        return DehbPolicy(bench.space, epochs, seed, workers, folder)
-    pruners = {
-        "optuna-hyperband": optuna.pruners.HyperbandPruner(
-            min_resource=1, max_resource=epochs, reduction_factor=3
-        ),
-        "optuna-sha": optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3),
-    }
-    return OptunaPolicy(bench.space, pruners[method], epochs, seed, workers)
-
-
 # ---- running and scoring -------------------------------------------------------------------
 
 
@@ -304,24 +157,15 @@ def run_methods(
     workers: int,
     log: Callable[[str], None],
 ) -> list[Trace]:
-    """Every method for every seed (the same seeds for all: paired)."""
-    import logging
+    """Every preset of ``methods`` for every seed (the same seeds for all: paired), each spending
+    ``samples`` x max_epochs epochs."""
 
-    import optuna
+    def build(method: str, seed: int, folder: str) -> Policy:
+        space, metric, epochs = bench.space, bench.metric, bench.max_epochs
+        return make_policy(method, Setting(space, metric, epochs, seed, samples, workers, folder))
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    logging.getLogger("ray").setLevel(logging.ERROR)
     budget = samples * bench.max_epochs
-    traces = []
-    for method in methods:
-        start = time.perf_counter()
-        for seed in seeds:
-            bench.reseed(seed)
-            with tempfile.TemporaryDirectory(prefix="bench-replay-") as folder:
-                policy = make_method(method, bench, seed, samples, workers, folder)
-                traces.append(replay(policy, bench, budget, Trace(method, seed)))
-        log(f"{method}: {len(seeds)} seeds in {time.perf_counter() - start:.1f} s")
-    return traces
+    return run_replays(bench, methods, seeds, budget, build, log)
 
 
 def regret_rows(traces: Sequence[Trace], optimum: float, budget: int) -> list[dict[str, Any]]:

@@ -4,8 +4,8 @@
     python -m bench.grow --task superres --quick        # 2 seeds, 6 + 6 samples
 
 The project's own searcher (``search.run.make_searcher``: Optuna TPE in a journal, stopped trials
-told PRUNED) and ASHA (``make_scheduler``) are played against ``bench.replay``'s oracle (the
-recorded curve of a table configuration, else the nearest one's), with ``bench.replay``'s event
+told PRUNED) and ASHA (``make_scheduler``) are played against ``bench.engine``'s oracle (the
+recorded curve of a table configuration, else the nearest one's), with ``bench.engine``'s event
 loop (``--workers`` trials at once). Per seed:
 
 - ``one``: one search of 2 x ``--samples`` configurations;
@@ -36,7 +36,9 @@ from typing import Any
 import numpy as np
 
 from bench.common import format_table, machine, quiet_logs, write_csv
-from bench.replay import MARK, TABLES, Oracle, RayPolicy, Table, Trace, read_table, replay
+from bench.engine import TABLES, Oracle, Table, Trace, read_table, replay
+from bench.policies import RayPolicy
+from bench.replay import MARK
 from lens_search.cli import OneLineParser, run_cli
 
 quiet_logs()

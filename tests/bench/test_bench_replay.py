@@ -1,4 +1,5 @@
-"""bench.replay drives the real searchers against a recorded table and scores them sensibly."""
+"""bench.replay drives the real searchers (bench.presets, bench.policies) against a recorded
+table through bench.engine and scores them sensibly; methods are named presets."""
 
 from __future__ import annotations
 
@@ -13,21 +14,33 @@ from typing import Any
 import numpy as np
 import pytest
 
+from bench.engine import Oracle, Policy, Table, Trace, read_table, replay
+from bench.policies import config_space
+from bench.presets import TASK_METHODS, Setting, make_policy
 from bench.record import draw_configs, space_of
-from bench.replay import (
-    COLUMNS,
-    METHODS,
-    Oracle,
-    Trace,
-    config_space,
-    make_policy,
-    read_table,
-    replay,
-)
+from bench.replay import COLUMNS
 from lens_search.spaces import ChoiceParam, FixedParam, FloatParam, IntParam, SearchSpace
 
 REPO = Path(__file__).resolve().parents[2]
 EPOCHS = 4
+
+
+def policy_of(method: str, table: Table, seed: int, workers: int = 2) -> Policy:
+    """Preset ``method`` for one replay of ``table`` (9 samples, no scratch files needed)."""
+    setting = Setting(table.space, table.metric, table.max_epochs, seed, 9, workers, "unused")
+    return make_policy(method, setting)
+
+
+def run_replay_cli(*argv: str) -> subprocess.CompletedProcess[str]:
+    """``python -m bench.replay ARGV`` from the repository, its output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "bench.replay", *argv],
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -62,21 +75,15 @@ def test_every_method_replays_at_quick_size_and_writes_the_csv(
     table_path: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "replay.csv"
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.replay", "--task", "superres", "--quick"]
-        + ["--table", str(table_path), "--out", str(out)],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"},
-        capture_output=True,
-        text=True,
-        timeout=600,
+    result = run_replay_cli(
+        "--task", "superres", "--quick", "--table", str(table_path), "--out", str(out)
     )
     assert result.returncode == 0, result.stderr[-3000:]
     with open(out) as handle:
         reader = csv.DictReader(handle)
         assert tuple(reader.fieldnames or ()) == COLUMNS
         rows = list(reader)
-    assert {(r["method"], r["seed"]) for r in rows} == {(m, s) for m in METHODS for s in "01"}
+    assert {(r["method"], r["seed"]) for r in rows} == {(m, s) for m in TASK_METHODS for s in "01"}
     table = read_table(table_path, "superres")
     budget = 3 * EPOCHS
     for row in rows:
@@ -86,7 +93,9 @@ def test_every_method_replays_at_quick_size_and_writes_the_csv(
             assert 1 <= int(row["epochs_to_mark"]) <= budget
     assert out.with_suffix(".png").stat().st_size > 1000
     assert "Spearman" in result.stdout
-    assert result.stdout.strip().splitlines()[-1].startswith("median epochs_to_mark ratios: a/c")
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.startswith("median epochs_to_mark ratios: default/random"), last
+    assert "default/hyperband" in last
 
 
 def test_asha_spends_the_budget_of_full_random_search_on_more_configurations(
@@ -96,17 +105,16 @@ def test_asha_spends_the_budget_of_full_random_search_on_more_configurations(
     oracle = Oracle(table, "nearest", trees=10)
     budget = 4 * EPOCHS
     traces = {}
-    for method in ("c", "a"):
+    for method in ("random", "default"):
         oracle.reseed(0)
-        policy = make_policy(method, "superres", table, seed=0, workers=2, folder="unused")
-        traces[method] = replay(policy, oracle, budget, Trace(method, 0))
+        traces[method] = replay(policy_of(method, table, 0), oracle, budget, Trace(method, 0))
     recorded = set(table.values.ravel().tolist())
     for trace in traces.values():
         assert len(trace.values) == budget  # every method spends exactly the budget
         assert set(trace.values) <= recorded  # the nearest surrogate answers recorded curves
-    assert traces["c"].configs == 4 + 1  # 4 full trials; the 5th started as the budget ran out
-    assert traces["a"].configs > traces["c"].configs  # ASHA stopped some after a rung
-    assert traces["a"].best_so_far(budget)[-1] == max(traces["a"].values)
+    assert traces["random"].configs == 4 + 1  # 4 full trials; a 5th started as the budget ran out
+    assert traces["default"].configs > traces["random"].configs  # ASHA stopped some after a rung
+    assert traces["default"].best_so_far(budget)[-1] == max(traces["default"].values)
 
 
 class _Recording:
@@ -135,8 +143,8 @@ def test_bohb_resumes_paused_trials_and_spends_each_epoch_once(table_path: Path)
     resumed = 0
     for seed in range(5):
         oracle.reseed(seed)
-        policy = _Recording(make_policy("e", "superres", table, seed, workers=2, folder="unused"))
-        trace = replay(policy, oracle, budget, Trace("e", seed))
+        policy = _Recording(policy_of("bohb", table, seed))
+        trace = replay(policy, oracle, budget, Trace("bohb", seed))
         assert len(trace.values) == budget
         assert len(policy.reports) == budget - 1  # the budget's last epoch ends it unreported
         assert trace.configs == len({trial_id for trial_id, _ in policy.starts})
@@ -194,50 +202,35 @@ def test_live_runs_are_checked_against_the_replay_spread(
 
     table = read_table(table_path, "superres")
     live = tmp_path / "live.csv"
-    live.write_text(f"method,seed,best\nc,0,{table.best}\nc,1,{table.best + 5}\n")
+    live.write_text(f"method,seed,best\nrandom,0,{table.best}\nrandom,1,{table.best + 5}\n")
     argv = ["--task", "superres", "--table", str(table_path), "--seeds", "4", "--samples", "4"]
-    argv += ["--methods", "a,c", "--out", str(tmp_path / "r.csv"), "--live", str(live)]
+    argv += ["--methods", "default,random", "--out", str(tmp_path / "r.csv"), "--live", str(live)]
     assert main(argv) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    check = [line for line in lines if line.startswith("live check c: ")]
+    check = [line for line in lines if line.startswith("live check random: ")]
     assert len(check) == 1 and check[0].endswith("1/2 inside"), check
     assert lines[-1].startswith("median epochs_to_mark ratios")
-    live.write_text("method,seed,best\nc,0,not-a-number\n")
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.replay", *argv],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
-    assert "--live" in result.stderr and "line 2" in result.stderr
+    for bad, says in [("random,0,not-a-number", "line 2"), ("c,0,30.0", "'c' is not a preset")]:
+        live.write_text(f"method,seed,best\n{bad}\n")
+        result = run_replay_cli(*argv)
+        assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+        assert "--live" in result.stderr and says in result.stderr, result.stderr
 
 
 def test_a_benchmark_replays_every_preset_at_quick_size_and_writes_regrets(
     tmp_path: Path,
 ) -> None:
     from bench.benchmarks import COLUMNS as REGRET_COLUMNS
-    from bench.benchmarks import METHODS as PRESETS
-    from bench.benchmarks import dehb_available
+    from bench.presets import BENCHMARK_METHODS, installed
 
     out = tmp_path / "replay-mfh3_good.csv"
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.replay", "--benchmark", "mfh3_good", "--quick"]
-        + ["--out", str(out)],
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "3"},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = run_replay_cli("--benchmark", "mfh3_good", "--quick", "--out", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     with open(out) as handle:
         reader = csv.DictReader(handle)
         assert tuple(reader.fieldnames or ()) == REGRET_COLUMNS
         rows = list(reader)
-    methods = {m for m in PRESETS if m != "dehb" or dehb_available()}
+    methods = set(installed(BENCHMARK_METHODS))
     budgets = {"9", "14", "18", "27"}  # 1/3, 1/2, 2/3 and all of 3 x 9 epochs
     assert {(r["method"], r["seed"], r["budget"]) for r in rows} == {
         (m, s, b) for m in methods for s in "01" for b in budgets
@@ -259,3 +252,101 @@ def test_the_incumbent_is_the_best_at_the_highest_epoch_reached() -> None:
         trace.epochs.append(epoch)
         trace.truths.append(truth)
     assert trace.incumbent_truth(6).tolist() == [0.1, 0.2, 0.6, 0.7, 0.7, 0.7]
+
+
+def test_methods_are_named_presets_and_a_letter_or_unknown_name_is_one_line_and_exit_2(
+    table_path: Path,
+) -> None:
+    """Both modes take the presets' names; the letters are refused with the preset that runs
+    the same code, an unknown name with the names to choose from, before anything runs."""
+    from bench.presets import BENCHMARK_METHODS, LETTERS, PRESETS, TASK_METHODS
+
+    assert set(TASK_METHODS) <= set(PRESETS) and set(BENCHMARK_METHODS) <= set(PRESETS)
+    assert not set(PRESETS) & set(LETTERS) and set(LETTERS.values()) <= set(PRESETS)
+    assert all(len(name) > 2 and name[0].isalpha() for name in PRESETS)  # words, not letters
+    task = ["--task", "superres", "--table", str(table_path), "--quick"]
+    for argv, says in [
+        ([*task, "--methods", "default,a"], "method 'a' is now 'default'"),
+        ([*task, "--methods", "a-def"], "method 'a-def' is now 'tpe-asha+defaults'"),
+        ([*task, "--methods", "tpe-ashaa"], "unknown method 'tpe-ashaa'; presets: default,"),
+        (["--benchmark", "mfh3_good", "--methods", "f'"], "method \"f'\" is now 'optuna-sha'"),
+    ]:
+        result = run_replay_cli(*argv)
+        assert result.returncode == 2, (argv, result.stderr[-2000:])
+        assert result.stderr.strip().splitlines() == [result.stderr.strip()], result.stderr
+        assert says in result.stderr, result.stderr
+
+
+def test_a_paused_and_resumed_trial_keeps_its_curve_and_counts_once() -> None:
+    """The engine's loop with a scripted policy: a trial paused after epoch 1 and started again
+    at epoch 2 spends each epoch once, in clock order, and counts as one configuration."""
+
+    class Scripted:
+        workers = 2
+
+        def __init__(self) -> None:
+            self.plan = [("p", 1, 3), ("q", 1, 2), ("p", 2, 3)]
+
+        def start(self) -> tuple[str, dict[str, Any], int, int] | None:
+            if not self.plan:
+                return None
+            trial_id, first, last = self.plan.pop(0)
+            return trial_id, {"x": trial_id}, first, last
+
+        def report(self, trial_id: str, epoch: int, value: float) -> bool:
+            return not (trial_id == "p" and epoch == 1)  # p pauses after its first epoch
+
+    class Curves:
+        def __init__(self) -> None:
+            self.asked: list[str] = []
+
+        def curve(self, config: dict[str, Any]) -> tuple[np.ndarray, np.ndarray]:
+            self.asked.append(config["x"])
+            offset = 10.0 if config["x"] == "p" else 20.0
+            return offset + np.arange(1.0, 4.0), np.array([1.0, 5.0, 1.0])
+
+        def truth(self, config: dict[str, Any]) -> float:
+            return 100.0 if config["x"] == "p" else 200.0
+
+        def reseed(self, seed: int) -> None:
+            pass
+
+    curves = Curves()
+    trace = replay(Scripted(), curves, budget=10, trace=Trace("scripted", 0))
+    # clock: p1 at 1, q1 at 1 (started second), p2 at 1 + 5 = 6 (resumed at 1), q2 at 1 + 5 = 6
+    assert list(zip(trace.values, trace.epochs, strict=True)) == [
+        (11.0, 1),
+        (21.0, 1),
+        (12.0, 2),
+        (22.0, 2),
+        (13.0, 3),
+    ]
+    assert trace.truths == [100.0, 200.0, 100.0, 200.0, 100.0]
+    assert trace.configs == 2 and curves.asked == ["p", "q"]
+
+
+def test_the_engine_is_under_mypy_and_imports_no_search_library() -> None:
+    """CI's plain ``python3 -m mypy`` checks bench.engine (strictly) with the policies and
+    presets; the engine itself never imports Ray, Optuna, keras-tuner or the policies."""
+    import ast
+    import tomllib
+
+    mypy = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["mypy"]
+    assert {"bench.engine", "bench.policies", "bench.presets"} <= set(mypy["modules"])
+    strict = [o for o in mypy["overrides"] if "bench.engine" in o["module"]]
+    assert strict and strict[0]["disallow_untyped_defs"] and strict[0]["disallow_any_generics"]
+    tree = ast.parse((REPO / "bench" / "engine.py").read_text())
+    imported = {
+        name
+        for node in ast.walk(tree)
+        for name in (
+            [alias.name for alias in node.names]
+            if isinstance(node, ast.Import)
+            else [node.module or ""]
+            if isinstance(node, ast.ImportFrom)
+            else []
+        )
+    }
+    roots = {name.split(".")[0] for name in imported}
+    assert not roots & {"ray", "optuna", "keras_tuner", "hpbandster", "dehb"}, roots
+    assert not {n for n in imported if n.startswith("bench.")} - {"bench.record"}, imported
