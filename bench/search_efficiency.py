@@ -6,20 +6,20 @@
 
 Methods, on the same data, space (``SUPERRES_SPACE``, or it with a ``--space`` overrides file
 applied as the search applies it), trainer, ``max_epochs`` and epoch budget
-(``--samples`` x ``max_epochs``, what ``c`` spends):
+(``--samples`` x ``max_epochs``, what ``random`` spends):
 
-- ``a``  Ray Tune + Optuna TPE + ASHA, stopped trials told to Optuna as PRUNED (our default)
-- ``a'`` the same with ``stopped_trials="complete"`` (Ray's own OptunaSearch behaviour)
-- ``b``  keras-tuner Hyperband (same ``max_epochs``, factor 3), model from
+- ``default``  Ray Tune + Optuna TPE + ASHA, stopped trials told to Optuna as PRUNED (our default)
+- ``default-complete`` the same with ``stopped_trials="complete"`` (Ray's OptunaSearch behaviour)
+- ``hyperband``  keras-tuner Hyperband (same ``max_epochs``, factor 3), model from
   ``SUPERRES_SPACE.build_keras_tuner(hp)`` and ``build_superres``, trained by the same epoch loop
-- ``c``  random search, every trial trained to ``max_epochs`` (no early stopping)
-- ``d``  Ray Tune + ASHA with random sampling (separates Optuna's share from ASHA's)
+- ``random``  random search, every trial trained to ``max_epochs`` (no early stopping)
+- ``random-asha``  Ray Tune + ASHA with random sampling (separates Optuna's share from ASHA's)
 
-The early-stopping Ray methods (a, a', d) keep sampling new configurations (up to
-``SAMPLE_CAP`` x ``--samples``) until they have trained the budget's epochs, then stop every trial
-(``EpochBudget``): what early stopping saves is spent on more configurations, as a user with a
-fixed amount of compute would spend it. Hyperband (b) decides its own number of configurations
-for one iteration (about the same budget).
+The early-stopping Ray methods (default, default-complete, random-asha) keep sampling new
+configurations (up to ``SAMPLE_CAP`` x ``--samples``) until they have trained the budget's
+epochs, then stop every trial (``EpochBudget``): what early stopping saves is spent on more
+configurations, as a user with a fixed amount of compute would spend it. Hyperband decides its
+own number of configurations for one iteration (about the same budget).
 
 The Ray methods are built from the search's own pieces (``make_searcher``, ``make_scheduler``,
 ``make_tune_trainable``, one trial per CPU, ``reuse_actors=True``) on one local Ray. Every
@@ -58,11 +58,11 @@ from lens_search.spaces import SearchSpace
 quiet_logs()
 
 METHODS = {
-    "a": "optuna+asha (pruned)",
-    "a'": "optuna+asha (complete)",
-    "b": "keras-tuner hyperband",
-    "c": "random, full epochs",
-    "d": "random+asha",
+    "default": "optuna+asha (pruned)",
+    "default-complete": "optuna+asha (complete)",
+    "hyperband": "keras-tuner hyperband",
+    "random": "random, full epochs",
+    "random-asha": "random+asha",
 }
 COLUMNS = (
     "seed",
@@ -82,7 +82,7 @@ SAMPLE_CAP = 4
 QUICK_SPACE = {"num_layers": 2, "filters_1": 8, "filters_2": 8, "kernel_size": 3, "batch_size": 8}
 """``--quick``'s overrides: the cheapest corner of the space (the full space's largest network
 costs 10-20x it per epoch); the quick run checks that every method runs, not what it finds."""
-PRIME = "a'"
+PRIME = "default-complete"
 
 
 @dataclass
@@ -130,10 +130,11 @@ class EpochBudget(Stopper):
 def ray_run(
     method: str, data: Any, space: SearchSpace, samples: int, max_epochs: int, seed: int
 ) -> Run:
-    """Methods a, a', c, d: a Tuner built from the search's own pieces, on the running Ray.
+    """Methods default, default-complete, random, random-asha: a Tuner of the search's own
+    pieces, on the running Ray.
 
-    ``c`` trains ``samples`` configurations to ``max_epochs``; the others sample until they have
-    spent that many epochs (``EpochBudget``), at most ``SAMPLE_CAP * samples`` configurations.
+    ``random`` trains ``samples`` configurations to ``max_epochs``; the others sample until they
+    have spent that many epochs (``EpochBudget``), at most ``SAMPLE_CAP * samples`` configurations.
     """
     from ray import tune
     from ray.tune.search.basic_variant import BasicVariantGenerator
@@ -144,13 +145,13 @@ def ray_run(
     from lens_search.search.run import make_scheduler, make_searcher
     from lens_search.training import make_tune_trainable
 
-    policy = "complete" if method == "a'" else "pruned"
+    policy = "complete" if method == "default-complete" else "pruned"
     config = SearchConfig(samples=samples, max_epochs=max_epochs, seed=seed, stopped_trials=policy)
     resources = trial_resources(cluster_shape(), config.cpus_per_trial, 0.0)
     trainable = tune.with_resources(
         make_tune_trainable("superres", data, epochs=max_epochs, seed=seed), resources
     )
-    optuna = method in ("a", "a'")
+    optuna = method in ("default", "default-complete")
     searcher = (
         make_searcher(SUPERRES, space, config)
         if optuna
@@ -160,14 +161,14 @@ def ray_run(
         trainable,
         tune.TuneConfig(
             search_alg=searcher,
-            scheduler=None if method == "c" else make_scheduler(SUPERRES, config),
-            num_samples=samples if method == "c" else SAMPLE_CAP * samples,
+            scheduler=None if method == "random" else make_scheduler(SUPERRES, config),
+            num_samples=samples if method == "random" else SAMPLE_CAP * samples,
             reuse_actors=True,
         ),
         name="search",
         failed=f"method {method}: ",
         param_space=None if optuna else space.to_tune(),
-        stop=None if method == "c" else EpochBudget(samples * max_epochs),
+        stop=None if method == "random" else EpochBudget(samples * max_epochs),
     )
     results = [(at, tid, r) for at, kind, tid, r in events if kind == "result"]
     epochs = [(at, float(r["val_psnr"])) for at, _, r in results]
@@ -182,7 +183,7 @@ def keras_tuner_seed(seed: int) -> int:
 
 
 def hyperband_run(data: Any, max_epochs: int, seed: int, space: SearchSpace | None = None) -> Run:
-    """Method b: keras-tuner Hyperband in this process, trained by the project's epoch loop."""
+    """Method hyperband: keras-tuner Hyperband in this process, trained by the project's loop."""
     import keras_tuner as kt
 
     from lens_search.training.loop import ShuffledBatches, fit_one_epoch
@@ -192,7 +193,7 @@ def hyperband_run(data: Any, max_epochs: int, seed: int, space: SearchSpace | No
     from lens_search.training.superres import augment_pairs, predict_hr
 
     space = SUPERRES.space if space is None else space
-    run = Run("b")
+    run = Run("hyperband")
     origin = time.perf_counter()
 
     class SuperResHyperModel(kt.HyperModel):
@@ -296,23 +297,26 @@ def verdict(means: Sequence[dict[str, Any]]) -> list[str]:
         ex, ey = by[x]["epochs_to_mark"], by[y]["epochs_to_mark"]
         return None if ex is None or ey is None else ex / ey
 
-    for other, limit in (("c", 1 / 3), ("b", 1 / 2)):
-        r = ratio("a", other)
+    for other, limit in (("random", 1 / 3), ("hyperband", 1 / 2)):
+        r = ratio("default", other)
         if r is None:
-            lines.append(f"a vs {other}: one of them never reached the mark in some seed")
+            lines.append(f"default vs {other}: one of them never reached the mark in some seed")
         else:
             ok = "met" if r <= limit else "MISSED"
             lines.append(
-                f"a needs {r:.2f}x the epochs of {other} to the mark (target <= {limit:.2f}): {ok}"
+                f"default needs {r:.2f}x the epochs of {other} to the mark "
+                f"(target <= {limit:.2f}): {ok}"
             )
-    diff = by["a"]["best_at_equal"] - by["b"]["best_at_equal"]
+    diff = by["default"]["best_at_equal"] - by["hyperband"]["best_at_equal"]
     lines.append(
-        f"at equal epochs a - b = {diff:+.3f} dB (target >= 0): {'met' if diff >= 0 else 'MISSED'}"
+        f"at equal epochs default - hyperband = {diff:+.3f} dB (target >= 0): "
+        f"{'met' if diff >= 0 else 'MISSED'}"
     )
-    r = ratio("a", "a'")
+    r = ratio("default", "default-complete")
     lines.append(
-        f"pruned vs complete: best {by['a']['best_psnr']:.3f} vs {by[PRIME]['best_psnr']:.3f} dB, "
-        f"epochs to mark ratio a/a' = {'n/a' if r is None else f'{r:.2f}'}"
+        f"pruned vs complete: best {by['default']['best_psnr']:.3f} vs "
+        f"{by[PRIME]['best_psnr']:.3f} dB, "
+        f"epochs to mark ratio default/default-complete = {'n/a' if r is None else f'{r:.2f}'}"
     )
     return lines
 
@@ -343,7 +347,7 @@ def run_benchmark(
             runs = []
             for method in methods:
                 log(f"seed {seed}: method {method} ({METHODS[method]})")
-                if method == "b":
+                if method == "hyperband":
                     runs.append(hyperband_run(data, max_epochs, seed, space))
                 else:
                     runs.append(ray_run(method, data, space, samples, max_epochs, seed))
@@ -410,7 +414,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         cpus=args.cpus,
     )
     print(format_table(rows, COLUMNS))
-    if {"a", "a'", "b", "c"} <= set(methods):
+    if {"default", "default-complete", "hyperband", "random"} <= set(methods):
         print("\n".join(verdict([r for r in rows if r["seed"] == "mean"])))
     print(f"total {time.perf_counter() - start:.0f} s; {machine()}")
     write_csv(rows, COLUMNS, args.out)

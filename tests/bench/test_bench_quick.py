@@ -36,9 +36,10 @@ def test_search_efficiency_counts_every_epoch_of_every_method(tmp_path: Path) ->
     # Ray gets 2 CPUs whatever the machine has: the overshoot below depends on it.
     stdout, rows = run_quick("search_efficiency", tmp_path, "--cpus", "2")
     seed0 = {r["method"]: r for r in rows if r["seed"] == "0"}
-    assert set(seed0) == {"a", "a'", "b", "c", "d"}
-    assert int(seed0["c"]["epochs"]) == 2 * 2  # 2 samples, all trained to max_epochs 2
-    for method in ("a", "a'", "d"):  # ASHA methods sample until the budget of 4 epochs is spent
+    assert set(seed0) == {"default", "default-complete", "hyperband", "random", "random-asha"}
+    assert int(seed0["random"]["epochs"]) == 2 * 2  # 2 samples, all trained to max_epochs 2
+    # ASHA methods sample until the budget of 4 epochs is spent
+    for method in ("default", "default-complete", "random-asha"):
         # (overshoot: at most one more epoch per concurrent trial, 2 CPUs)
         assert 4 <= int(seed0[method]["epochs"]) <= 6, seed0[method]
         assert int(seed0[method]["configs"]) >= 2
