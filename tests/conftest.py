@@ -86,3 +86,15 @@ def local_ray() -> Iterator[None]:
         yield
     finally:
         ray.shutdown()
+
+
+@pytest.fixture(autouse=True)
+def _verbosity_back_to_normal() -> Iterator[None]:
+    """A test that runs a command's ``main([... "--quiet"])`` in this process leaves the
+    project's verbosity QUIET (a command line is one process in real use): put it back, so a
+    later test in the same worker sees what a fresh process would (the live table printed)."""
+    yield
+    from lens_search.cli import NORMAL, configure_logging, verbosity
+
+    if verbosity() != NORMAL:
+        configure_logging(NORMAL)

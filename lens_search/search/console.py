@@ -9,7 +9,7 @@ console as well. Errors of Ray and Optuna still reach the console.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -30,12 +30,15 @@ _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 @contextmanager
 def library_logs_to_file(
-    log_file: Path, verbosity: int, console_filter: logging.Filter | None = None
+    log_file: Path,
+    verbosity: int,
+    console_filter: logging.Filter | Sequence[logging.Filter] | None = None,
 ) -> Iterator[None]:
     """Log Ray, Optuna, Python warnings and the project's messages to ``log_file``.
 
     Below ``--verbose`` the libraries' console handlers are replaced by one that shows errors
-    only, and only those ``console_filter`` lets through (the log file gets them all).
+    only, and only those ``console_filter`` (one filter or several) lets through (the log file
+    gets them all).
     Everything is put back afterwards (a notebook or a test keeps its logging).
     """
     log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -43,8 +46,9 @@ def library_logs_to_file(
     to_file.setFormatter(logging.Formatter(_FORMAT))
     errors = logging.StreamHandler()
     errors.setLevel(logging.ERROR)
-    if console_filter is not None:
-        errors.addFilter(console_filter)
+    filters = [console_filter] if isinstance(console_filter, logging.Filter) else console_filter
+    for one in filters or ():
+        errors.addFilter(one)
     saved = [_save(logging.getLogger(name)) for name in (*LIBRARY_LOGGERS, *PACKAGES)]
     logging.captureWarnings(True)
     for name in LIBRARY_LOGGERS:

@@ -89,7 +89,11 @@ from lens_search.search.plan import (  # noqa: E402
 )
 from lens_search.search.sampler import make_sampler, startup_trials  # noqa: E402
 from lens_search.search.searcher import JournalOptunaSearch, PruneAwareOptunaSearch  # noqa: E402
-from lens_search.search.storage import LostStorageFailures, StorageWatch  # noqa: E402
+from lens_search.search.storage import (  # noqa: E402
+    LostStorageFailures,
+    StorageWatch,
+    TransientStateSyncRaces,
+)
 from lens_search.search.summary import summarize  # noqa: E402
 from lens_search.search.warm_start import seed_study, seeding_line, warm_start_trials  # noqa: E402
 from lens_search.spaces import SearchSpace  # noqa: E402
@@ -309,7 +313,9 @@ def _fit(
     # stopping, arrive after fit() returns and must still go to the log file.
     with (
         library_logs_to_file(
-            log_file, verbosity(), console_filter=LostStorageFailures(path, SETTINGS_FILE)
+            log_file,
+            verbosity(),
+            console_filter=(LostStorageFailures(path, SETTINGS_FILE), TransientStateSyncRaces()),
         ),
         trial_output_to_file(verbosity(), shutdown_ray=started_ray),
     ):

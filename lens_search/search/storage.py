@@ -18,6 +18,9 @@ from lens_search.experiments.storage import experiment_name, filesystem, storage
 
 # What Ray's StorageContext raises when a trial saves into an experiment folder that is gone.
 RAY_STORAGE_FAILURE = "Unable to set up cluster storage"
+RAY_STATE_SYNC_FAILURE = "Saving experiment state to storage at "
+RAY_TEMPORARY_FILE = "-tmp-"
+"""What Ray puts in the name of a file it writes and then renames (``.UUID-tmp-searcher-state``)."""
 LOCAL_PROBE_EVERY_S = 1.0
 REMOTE_PROBE_EVERY_S = 30.0
 
@@ -58,6 +61,25 @@ class StorageWatch(Callback):
                 f"state is kept: fix the storage, then continue with --resume "
                 f"--name {experiment_name(folder)}"
             )
+
+
+class TransientStateSyncRaces(logging.Filter):
+    """Keeps off the console a failed upload of the experiment state that lost a race with Ray.
+
+    Tune uploads the driver's staging folder in a background thread while it writes the next
+    state there, each file first under a temporary name that it then renames: the upload can
+    list a temporary file and find it gone (``FileNotFoundError`` naming ``-tmp-``). Nothing is
+    lost: the next upload, and the one Tune waits for at the end, copy the renamed file. The
+    record stays in the search log; any other failed upload is shown.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not (
+            record.getMessage().startswith(RAY_STATE_SYNC_FAILURE)
+            and isinstance(error, FileNotFoundError)
+            and RAY_TEMPORARY_FILE in str(error)
+        )
 
 
 class LostStorageFailures(logging.Filter):

@@ -124,3 +124,37 @@ def test_a_trial_failing_on_lost_storage_stays_off_the_console_but_not_out_of_th
     assert "Traceback" not in shown_when_gone
     assert "an unrelated Ray error" in shown_when_gone
     assert log.read_text().count("Trial task failed for trial t1") == 2
+
+
+def _log_state_sync_failure(staging: Path, file_name: str) -> None:
+    """What Tune logs when its upload of the driver's staging folder fails (pyarrow's error)."""
+    import pyarrow.fs
+
+    try:
+        pyarrow.fs.LocalFileSystem().open_input_stream(str(staging / file_name))
+    except OSError as failure:
+        logging.getLogger("ray.tune.execution.experiment_state").error(
+            f"Saving experiment state to storage at '{staging}' failed with exception: ",
+            exc_info=failure,
+        )
+
+
+def test_an_upload_racing_a_renamed_temporary_file_stays_off_the_console_but_not_the_log(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """CI met it on the autoscaler: Tune listed ``.UUID-tmp-searcher-state-*.pkl``, renamed it
+    while uploading, and printed a page of traceback; the next upload copies the renamed file."""
+    from lens_search.search.storage import TransientStateSyncRaces
+
+    log, staging = tmp_path / "search.log", tmp_path / "driver_artifacts"
+    staging.mkdir()
+    temporary = ".f4815f52-ec60-4473-99cb-78267835f6e8-tmp-searcher-state-2026-12-06.pkl"
+    with library_logs_to_file(log, NORMAL, console_filter=[TransientStateSyncRaces()]):
+        _log_state_sync_failure(staging, temporary)
+        hidden = capfd.readouterr().err
+        _log_state_sync_failure(staging, "searcher-state-2026-12-06.pkl")  # a real file missing
+        shown = capfd.readouterr().err
+
+    assert hidden == ""
+    assert "failed with exception" in shown and "searcher-state-2026-12-06.pkl" in shown
+    assert log.read_text().count("Saving experiment state to storage at") == 2
