@@ -82,7 +82,6 @@ SAMPLE_CAP = 4
 QUICK_SPACE = {"num_layers": 2, "filters_1": 8, "filters_2": 8, "kernel_size": 3, "batch_size": 8}
 """``--quick``'s overrides: the cheapest corner of the space (the full space's largest network
 costs 10-20x it per epoch); the quick run checks that every method runs, not what it finds."""
-PRIME = "default-complete"
 
 
 @dataclass
@@ -315,7 +314,7 @@ def verdict(means: Sequence[dict[str, Any]]) -> list[str]:
     r = ratio("default", "default-complete")
     lines.append(
         f"pruned vs complete: best {by['default']['best_psnr']:.3f} vs "
-        f"{by[PRIME]['best_psnr']:.3f} dB, "
+        f"{by['default-complete']['best_psnr']:.3f} dB, "
         f"epochs to mark ratio default/default-complete = {'n/a' if r is None else f'{r:.2f}'}"
     )
     return lines

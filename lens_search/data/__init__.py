@@ -14,7 +14,7 @@ import lazy_loader
 
 from lens_search.errors import LensSearchError  # also here: ``from lensing import LensSearchError``
 
-__getattr__, _dir, _names = lazy_loader.attach_stub(__name__, __file__)
+__getattr__, _, _names = lazy_loader.attach_stub(__name__, __file__)
 __all__ = [*_names, "LensSearchError"]
 
 
